@@ -1,0 +1,60 @@
+# Social Care Warehouse: two commands.
+#   make run   set up, load the landing folder, build every mart, print a KPI summary
+#   make test  set up, lint, run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# dbt and dagster-dbt find `dbt` on PATH: the venv's bin comes first.
+export PATH := $(BIN):$(PATH)
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+export SOCIAL_CARE_LANDING_DIR ?= data/landing
+export SOCIAL_CARE_WAREHOUSE ?= warehouse/social_care.duckdb
+
+.PHONY: run test setup sample lint format dev docs bench lock clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+	@mkdir -p $(DAGSTER_HOME) && cp -n orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+
+# Sample exports are generated (deterministically) only into the default landing folder, never into yours.
+sample: setup
+	@if [ "$(SOCIAL_CARE_LANDING_DIR)" = "data/landing" ] && [ -z "$$(ls -A data/landing 2>/dev/null)" ]; then \
+		$(BIN)/python -m orchestration.generate --out data/landing; fi
+
+run: sample
+	$(BIN)/python -m orchestration.run
+
+lint: setup
+	$(BIN)/ruff check orchestration tests bench
+	$(BIN)/ruff format --check orchestration tests bench
+	$(BIN)/sqlfluff lint models macros tests/dbt
+
+format: setup
+	$(BIN)/ruff format orchestration tests bench
+	$(BIN)/ruff check --fix orchestration tests bench
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+dev: sample
+	$(BIN)/dagster dev
+
+docs: setup
+	$(BIN)/dbt docs generate
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+lock:
+	$(BIN)/pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf $(VENV) target logs warehouse .dagster data/landing

@@ -1,0 +1,1 @@
+"""Social Care Warehouse: Dagster orchestration, ingestion parsers and helpers."""

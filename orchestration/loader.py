@@ -1,0 +1,211 @@
+"""Loading landing files into the warehouse's ``raw`` schema: one transaction per file, every row accounted for.
+
+- ``raw.<format table>``: the good rows, each with the file, the file's SHA-256, its position and the load time.
+- ``raw.rejected_rows``: every row that could not be loaded, whole, with the file, position and reason.
+- ``raw.load_manifest``: one row per file content loaded (or failed): rows read = rows loaded + rows rejected.
+
+A file whose (path, content hash) is already loaded is skipped, so loading the same folder twice adds nothing. A
+file whose content changed is loaded again and replaces its earlier version. A file that fails as a whole is
+recorded with status ``failed`` and its error, loads nothing, and does not stop the other files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.parsers import messages, twcs
+from orchestration.parsers.common import FileRejected, ParsedFile
+
+
+@dataclass(frozen=True)
+class LandingFormat:
+    name: str  # the landing sub-folder
+    table: str  # the raw table (and the dbt source table / Dagster asset key)
+    columns: str  # the raw table's typed columns
+    parse: Callable[[duckdb.DuckDBPyConnection, Path, datetime], ParsedFile]
+    patterns: tuple[str, ...]
+
+
+FORMATS: dict[str, LandingFormat] = {
+    "twcs": LandingFormat("twcs", "twcs_messages", twcs.RAW_COLUMNS, twcs.parse_twcs, ("*.csv", "*.csv.gz")),
+    "messages": LandingFormat(
+        "messages",
+        "messages",
+        messages.RAW_COLUMNS,
+        messages.parse_messages,
+        ("*.csv", "*.csv.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson"),
+    ),
+}
+
+LINEAGE_COLUMNS = "_file varchar, _file_hash varchar, _row bigint, _loaded_at timestamp"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file: str
+    status: str  # loaded | skipped | failed
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    error: str | None = None
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and its tables if they are not there yet."""
+    con.execute("create schema if not exists raw")
+    for fmt in FORMATS.values():
+        con.execute(f"create table if not exists raw.{fmt.table} ({fmt.columns}, {LINEAGE_COLUMNS})")
+    con.execute(
+        """
+        create table if not exists raw.rejected_rows (
+            file varchar, file_hash varchar, format varchar, _row bigint, line bigint,
+            reason varchar, raw_record varchar, rejected_at timestamp
+        )
+        """
+    )
+    con.execute(
+        """
+        create table if not exists raw.load_manifest (
+            file varchar, file_hash varchar, format varchar, status varchar, bytes bigint,
+            rows_read bigint, rows_loaded bigint, rows_rejected bigint, error varchar, loaded_at timestamp
+        )
+        """
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def landing_files(folder: Path, fmt: LandingFormat) -> list[Path]:
+    """Every entry of a format's folder, sorted: the files its patterns match and anything else that is there
+    (so that a stray directory or a file of the wrong type is reported, not ignored)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt: LandingFormat,
+    relative_name: str,
+    loaded_at: datetime | None = None,
+) -> FileResult:
+    """Load one file in one transaction. Never raises for a bad file: the result says what happened."""
+    loaded_at = (loaded_at or datetime.now(UTC)).replace(tzinfo=None, microsecond=0)
+    try:
+        if not path.is_file():
+            raise FileRejected("not a regular file (a directory?)")
+        if not any(path.match(p) for p in fmt.patterns):
+            raise FileRejected(f"unsupported file name {path.name}: expected one of {', '.join(fmt.patterns)}")
+        file_hash = file_sha256(path)
+        size = path.stat().st_size
+    except (FileRejected, OSError) as exc:
+        return _record_failure(con, relative_name, None, fmt, None, str(exc), loaded_at)
+    already = con.execute(
+        "select 1 from raw.load_manifest where file = ? and file_hash = ? and status = 'loaded'",
+        [relative_name, file_hash],
+    ).fetchone()
+    if already:
+        return FileResult(relative_name, "skipped")
+    try:
+        parsed = fmt.parse(con, path, loaded_at)
+    except FileRejected as exc:
+        return _record_failure(con, relative_name, file_hash, fmt, size, str(exc), loaded_at)
+    except duckdb.Error as exc:
+        return _record_failure(con, relative_name, file_hash, fmt, size, f"cannot parse: {exc}", loaded_at)
+    try:
+        con.execute("begin transaction")
+        # A new version of a file replaces the old one: no row of the old version stays behind.
+        con.execute(f"delete from raw.{fmt.table} where _file = ?", [relative_name])
+        con.execute("delete from raw.rejected_rows where file = ?", [relative_name])
+        con.execute("delete from raw.load_manifest where file = ?", [relative_name])
+        con.execute(
+            f"""
+            insert into raw.{fmt.table}
+            select * exclude (_row), ? as _file, ? as _file_hash, _row, ? as _loaded_at
+            from {parsed.parsed_table}
+            """,
+            [relative_name, file_hash, loaded_at],
+        )
+        con.execute(
+            f"""
+            insert into raw.rejected_rows
+            select ?, ?, ?, _row, line, reason, raw_record, ? from {parsed.rejects_table}
+            """,
+            [relative_name, file_hash, fmt.name, loaded_at],
+        )
+        con.execute(
+            "insert into raw.load_manifest values (?, ?, ?, 'loaded', ?, ?, ?, ?, null, ?)",
+            [
+                relative_name,
+                file_hash,
+                fmt.name,
+                size,
+                parsed.rows_read,
+                parsed.rows_parsed,
+                parsed.rows_rejected,
+                loaded_at,
+            ],
+        )
+        con.execute("commit")
+    except duckdb.Error as exc:
+        con.execute("rollback")
+        return _record_failure(con, relative_name, file_hash, fmt, size, f"cannot store: {exc}", loaded_at)
+    finally:
+        con.execute(f"drop table if exists {parsed.parsed_table}; drop table if exists {parsed.rejects_table}")
+    return FileResult(relative_name, "loaded", parsed.rows_read, parsed.rows_parsed, parsed.rows_rejected)
+
+
+def _record_failure(
+    con: duckdb.DuckDBPyConnection,
+    relative_name: str,
+    file_hash: str | None,
+    fmt: LandingFormat,
+    size: int | None,
+    error: str,
+    loaded_at: datetime,
+) -> FileResult:
+    """A failed file keeps one manifest row (its latest attempt); its earlier good load, if any, stays."""
+    con.execute("begin transaction")
+    con.execute("delete from raw.load_manifest where file = ? and status = 'failed'", [relative_name])
+    con.execute(
+        "insert into raw.load_manifest values (?, ?, ?, 'failed', ?, 0, 0, 0, ?, ?)",
+        [relative_name, file_hash, fmt.name, size, error, loaded_at],
+    )
+    con.execute("commit")
+    return FileResult(relative_name, "failed", error=error)
+
+
+def load_folder(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, fmt: LandingFormat, loaded_at: datetime | None = None
+) -> list[FileResult]:
+    """Load every file of one format's landing sub-folder."""
+    ensure_raw_schema(con)
+    folder = landing_dir / fmt.name
+    return [
+        load_file(con, path, fmt, f"{fmt.name}/{path.name}", loaded_at) for path in landing_files(folder, fmt)
+    ]
+
+
+def summarize(results: Iterable[FileResult]) -> dict[str, int]:
+    results = list(results)
+    return {
+        "files_loaded": sum(r.status == "loaded" for r in results),
+        "files_skipped": sum(r.status == "skipped" for r in results),
+        "files_failed": sum(r.status == "failed" for r in results),
+        "rows_read": sum(r.rows_read for r in results),
+        "rows_loaded": sum(r.rows_loaded for r in results),
+        "rows_rejected": sum(r.rows_rejected for r in results),
+    }

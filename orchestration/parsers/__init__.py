@@ -1,0 +1,1 @@
+"""Parsers: plain functions that read one landing file into DuckDB temp tables, testable without Dagster."""
