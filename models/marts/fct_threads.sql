@@ -1,0 +1,18 @@
+-- One row per thread (reply tree or exported conversation): the published form of int_threads.
+select
+    thread_id,
+    channel,
+    account_id,
+    first_message_key,
+    first_author_role,
+    is_private,
+    first_message_at,
+    last_message_at,
+    first_customer_message_at,
+    message_count,
+    customer_message_count,
+    agent_message_count,
+    bot_message_count,
+    max_reply_depth,
+    has_reply_cycle
+from {{ ref('int_threads') }}

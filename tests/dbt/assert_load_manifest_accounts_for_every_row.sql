@@ -1,0 +1,28 @@
+-- Every loaded file: rows read = rows loaded + rows rejected, and the raw tables hold exactly those rows.
+with stored as (
+    select _file as file, count(*) as rows_stored from {{ source('raw', 'twcs_messages') }} group by _file
+    union all
+    select _file as file, count(*) as rows_stored from {{ source('raw', 'messages') }} group by _file
+),
+
+rejected as (
+    select file, count(*) as rows_rejected from {{ source('raw', 'rejected_rows') }} group by file
+)
+
+select
+    manifest.file,
+    manifest.rows_read,
+    manifest.rows_loaded,
+    manifest.rows_rejected,
+    stored.rows_stored,
+    rejected.rows_rejected as rejects_stored
+from {{ source('raw', 'load_manifest') }} as manifest
+left join stored on manifest.file = stored.file
+left join rejected on manifest.file = rejected.file
+where
+    manifest.status = 'loaded'
+    and (
+        manifest.rows_read != manifest.rows_loaded + manifest.rows_rejected
+        or manifest.rows_loaded != coalesce(stored.rows_stored, 0)
+        or manifest.rows_rejected != coalesce(rejected.rows_rejected, 0)
+    )
