@@ -1,0 +1,1 @@
+"""Dagster assets, by stage: ingest (landing files -> raw), transform (dbt), report."""

@@ -1,0 +1,72 @@
+"""Ingest: one asset per landing format, each loading its sub-folder into the raw table of the same name.
+
+The asset keys (raw/twcs_messages, raw/messages) are the dbt source keys, so the dbt models hang below them.
+"""
+
+
+import dagster as dg
+
+from orchestration.config import Settings
+from orchestration.loader import FORMATS, FileResult, LandingFormat, load_folder, summarize
+from orchestration.resources import WarehouseResource
+
+
+def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fmt: LandingFormat):
+    landing_dir = Settings.from_env().landing_dir
+    with warehouse.connect() as con:
+        results = load_folder(con, landing_dir, fmt)
+        total_rows = con.execute(f"select count(*) from raw.{fmt.table}").fetchone()[0]
+    for result in results:
+        _log(context, result)
+    failed = [r for r in results if r.status == "failed"]
+    table = "\n".join(
+        f"| {r.file} | {r.status} | {r.rows_read} | {r.rows_loaded} | {r.rows_rejected} | {r.error or ''} |"
+        for r in results
+        if r.status != "skipped"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **summarize(results),
+            "dagster/row_count": total_rows,
+            "landing_folder": dg.MetadataValue.path(str(landing_dir / fmt.name)),
+            "files": dg.MetadataValue.md(
+                "| file | status | read | loaded | rejected | error |\n|---|---|---|---|---|---|\n" + table
+            ),
+            "failed_files": dg.MetadataValue.json({r.file: r.error for r in failed}),
+        }
+    )
+
+
+def _log(context: dg.AssetExecutionContext, result: FileResult) -> None:
+    if result.status == "failed":
+        context.log.error(f"{result.file}: not loaded: {result.error}")
+    elif result.status == "loaded":
+        message = (
+            f"{result.file}: {result.rows_read} rows read, {result.rows_loaded} loaded, "
+            f"{result.rows_rejected} rejected (see raw.rejected_rows)"
+        )
+        (context.log.warning if result.rows_rejected else context.log.info)(message)
+    else:
+        context.log.info(f"{result.file}: already loaded, skipped")
+
+
+@dg.asset(
+    key=["raw", "twcs_messages"],
+    group_name="ingest",
+    kinds={"python", "duckdb"},
+    pool="warehouse",
+    description="Tweets from 'Customer Support on Twitter' CSV exports in the landing folder twcs/.",
+)
+def twcs_messages(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _ingest(context, warehouse, FORMATS["twcs"])
+
+
+@dg.asset(
+    key=["raw", "messages"],
+    group_name="ingest",
+    kinds={"python", "duckdb"},
+    pool="warehouse",
+    description="Canonical messages (CSV or JSON Lines) from the landing folder messages/.",
+)
+def messages(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _ingest(context, warehouse, FORMATS["messages"])

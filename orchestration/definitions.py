@@ -1,0 +1,62 @@
+"""The one Dagster entry point: `dagster dev` (pyproject [tool.dagster]) and `python -m orchestration.run` load it.
+
+Assets: ingest (raw/twcs_messages, raw/messages) -> transform (dbt seeds and models, dbt tests as asset checks)
+-> report (report/kpi_summary). A nightly schedule and a landing-folder sensor run the whole graph.
+"""
+
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.ingest import messages, twcs_messages
+from orchestration.assets.report import kpi_summary
+from orchestration.assets.transform import dbt_models, dbt_project
+from orchestration.config import Settings
+from orchestration.landing import landing_fingerprint
+from orchestration.resources import WarehouseResource
+
+settings = Settings.from_env()
+
+build_warehouse = dg.define_asset_job(
+    "build_warehouse",
+    selection=dg.AssetSelection.all(),
+    description="Load new landing files, build every dbt model and test, summarise the KPIs.",
+)
+
+nightly = dg.ScheduleDefinition(
+    name="nightly_build",
+    job=build_warehouse,
+    cron_schedule="0 2 * * *",
+    execution_timezone=settings.schedule_timezone,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every night at 02:00 (SOCIAL_CARE_SCHEDULE_TIMEZONE, default UTC).",
+)
+
+
+@dg.sensor(
+    job=build_warehouse,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts a build when a file appears in, changes in or leaves the landing folder.",
+)
+def landing_sensor(context: dg.SensorEvaluationContext):
+    fingerprint = landing_fingerprint(Settings.from_env().landing_dir)
+    if fingerprint == context.cursor:
+        return dg.SkipReason("landing folder unchanged")
+    context.update_cursor(fingerprint)
+    return dg.RunRequest(run_key=f"landing-{fingerprint}")
+
+
+defs = dg.Definitions(
+    assets=[twcs_messages, messages, dbt_models, kpi_summary],
+    jobs=[build_warehouse],
+    schedules=[nightly],
+    sensors=[landing_sensor],
+    resources={
+        "warehouse": WarehouseResource(path=str(settings.warehouse)),
+        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir)),
+    },
+    # Steps of a run execute one after the other in one process: ingestion and dbt never write the DuckDB file
+    # at the same time.
+    executor=dg.in_process_executor,
+)
