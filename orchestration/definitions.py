@@ -53,7 +53,7 @@ defs = dg.Definitions(
     schedules=[nightly],
     sensors=[landing_sensor],
     resources={
-        "warehouse": WarehouseResource(path=str(settings.warehouse)),
+        "warehouse": WarehouseResource(),
         "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir)),
     },
     # Steps of a run execute one after the other in one process: ingestion and dbt never write the DuckDB file

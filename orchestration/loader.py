@@ -43,6 +43,9 @@ FORMATS: dict[str, LandingFormat] = {
     ),
 }
 
+MANIFEST_COLUMNS = (
+    "file, file_hash, format, status, bytes, rows_read, rows_loaded, rows_rejected, error, loaded_at"
+)
 LINEAGE_COLUMNS = "_file varchar, _file_hash varchar, _row bigint, _loaded_at timestamp"
 
 
@@ -147,7 +150,7 @@ def load_file(
             [relative_name, file_hash, fmt.name, loaded_at],
         )
         con.execute(
-            "insert into raw.load_manifest values (?, ?, ?, 'loaded', ?, ?, ?, ?, null, ?)",
+            f"insert into raw.load_manifest ({MANIFEST_COLUMNS}) values (?, ?, ?, 'loaded', ?, ?, ?, ?, null, ?)",
             [
                 relative_name,
                 file_hash,
@@ -181,7 +184,7 @@ def _record_failure(
     con.execute("begin transaction")
     con.execute("delete from raw.load_manifest where file = ? and status = 'failed'", [relative_name])
     con.execute(
-        "insert into raw.load_manifest values (?, ?, ?, 'failed', ?, 0, 0, 0, ?, ?)",
+        f"insert into raw.load_manifest ({MANIFEST_COLUMNS}) values (?, ?, ?, 'failed', ?, 0, 0, 0, ?, ?)",
         [relative_name, file_hash, fmt.name, size, error, loaded_at],
     )
     con.execute("commit")

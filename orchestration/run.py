@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             if event.is_step_failure:
                 print(f"FAILED {event.step_key}: {event.step_failure_data.error.message}", file=sys.stderr)
         return 1
-    with WarehouseResource(path=str(settings.warehouse)).connect(read_only=True) as con:
+    with WarehouseResource().connect(read_only=True) as con:
         failed = con.execute(
             "select file, error from raw.load_manifest where status = 'failed' order by file"
         ).fetchall()

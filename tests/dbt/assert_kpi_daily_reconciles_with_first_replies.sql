@@ -1,3 +1,4 @@
+{{ config(meta={"dagster": {"ref": {"name": "kpi_daily"}}}) }}
 -- The daily mart adds up to its fact: as many threads and answered threads, in total and per account x channel.
 with daily as (
     select

@@ -1,3 +1,4 @@
+{{ config(meta={"dagster": {"ref": {"name": "fct_threads"}}}) }}
 -- Every message up to as_of is in exactly one thread, and the threads' message counts add up to them.
 select
     (select count(*) from {{ ref('int_messages') }}) as messages,
