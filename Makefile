@@ -13,7 +13,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export SOCIAL_CARE_LANDING_DIR ?= data/landing
 export SOCIAL_CARE_WAREHOUSE ?= warehouse/social_care.duckdb
 
-.PHONY: run test setup sample lint format dev docs bench lock clean
+.PHONY: run test setup sample manifest lint format dev docs bench lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ sample: setup
 	@if [ "$(SOCIAL_CARE_LANDING_DIR)" = "data/landing" ] && [ -z "$$(ls -A data/landing 2>/dev/null)" ]; then \
 		$(BIN)/python -m orchestration.generate --out data/landing; fi
 
-run: sample
+# dagster-dbt reads dbt's manifest: parse so that it always matches the models.
+manifest: setup
+	$(BIN)/dbt parse --quiet
+
+run: sample manifest
 	$(BIN)/python -m orchestration.run
 
 lint: setup
@@ -41,10 +45,10 @@ format: setup
 	$(BIN)/ruff format orchestration tests bench
 	$(BIN)/ruff check --fix orchestration tests bench
 
-test: setup lint
+test: setup lint manifest
 	$(BIN)/python -m pytest
 
-dev: sample
+dev: sample manifest
 	$(BIN)/dagster dev
 
 docs: setup
@@ -54,7 +58,8 @@ bench: setup
 	$(BIN)/python -m bench.run
 
 lock:
-	$(BIN)/pip freeze --exclude-editable > requirements.lock
+	{ head -2 requirements.lock; $(BIN)/pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 clean:
 	rm -rf $(VENV) target logs warehouse .dagster data/landing

@@ -44,7 +44,7 @@ FORMATS: dict[str, LandingFormat] = {
 }
 
 MANIFEST_COLUMNS = (
-    "file, file_hash, format, status, bytes, rows_read, rows_loaded, rows_rejected, error, loaded_at"
+    "file_path, file_hash, format, status, bytes, rows_read, rows_loaded, rows_rejected, error, loaded_at"
 )
 LINEAGE_COLUMNS = "_file varchar, _file_hash varchar, _row bigint, _loaded_at timestamp"
 
@@ -67,7 +67,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         create table if not exists raw.rejected_rows (
-            file varchar, file_hash varchar, format varchar, _row bigint, line bigint,
+            file_path varchar, file_hash varchar, format varchar, _row bigint, line bigint,
             reason varchar, raw_record varchar, rejected_at timestamp
         )
         """
@@ -75,7 +75,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         create table if not exists raw.load_manifest (
-            file varchar, file_hash varchar, format varchar, status varchar, bytes bigint,
+            file_path varchar, file_hash varchar, format varchar, status varchar, bytes bigint,
             rows_read bigint, rows_loaded bigint, rows_rejected bigint, error varchar, loaded_at timestamp
         )
         """
@@ -117,7 +117,7 @@ def load_file(
     except (FileRejected, OSError) as exc:
         return _record_failure(con, relative_name, None, fmt, None, str(exc), loaded_at)
     already = con.execute(
-        "select 1 from raw.load_manifest where file = ? and file_hash = ? and status = 'loaded'",
+        "select 1 from raw.load_manifest where file_path = ? and file_hash = ? and status = 'loaded'",
         [relative_name, file_hash],
     ).fetchone()
     if already:
@@ -132,8 +132,8 @@ def load_file(
         con.execute("begin transaction")
         # A new version of a file replaces the old one: no row of the old version stays behind.
         con.execute(f"delete from raw.{fmt.table} where _file = ?", [relative_name])
-        con.execute("delete from raw.rejected_rows where file = ?", [relative_name])
-        con.execute("delete from raw.load_manifest where file = ?", [relative_name])
+        con.execute("delete from raw.rejected_rows where file_path = ?", [relative_name])
+        con.execute("delete from raw.load_manifest where file_path = ?", [relative_name])
         con.execute(
             f"""
             insert into raw.{fmt.table}
@@ -182,7 +182,7 @@ def _record_failure(
 ) -> FileResult:
     """A failed file keeps one manifest row (its latest attempt); its earlier good load, if any, stays."""
     con.execute("begin transaction")
-    con.execute("delete from raw.load_manifest where file = ? and status = 'failed'", [relative_name])
+    con.execute("delete from raw.load_manifest where file_path = ? and status = 'failed'", [relative_name])
     con.execute(
         f"insert into raw.load_manifest ({MANIFEST_COLUMNS}) values (?, ?, ?, 'failed', ?, 0, 0, 0, ?, ?)",
         [relative_name, file_hash, fmt.name, size, error, loaded_at],

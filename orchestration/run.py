@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with WarehouseResource().connect(read_only=True) as con:
         failed = con.execute(
-            "select file, error from raw.load_manifest where status = 'failed' order by file"
+            "select file_path, error from raw.load_manifest where status = 'failed' order by file_path"
         ).fetchall()
         rejected = con.execute("select count(*) from raw.rejected_rows").fetchone()[0]
         print("\nKPI summary (all days up to as_of)\n" + format_summary(kpi_summary_rows(con)))

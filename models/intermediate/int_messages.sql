@@ -20,18 +20,18 @@ linked as (
     where messages.source_thread_key is null
 ),
 
-walk (message_key, root_message_key, depth) as (
+walk (message_key, root_message_key, reply_depth) as (
     select
         message_key,
         message_key as root_message_key,
-        0 as depth
+        0 as reply_depth
     from linked
     where present_parent_key is null
     union all
     select
         child.message_key,
         walk.root_message_key,
-        walk.depth + 1 as depth
+        walk.reply_depth + 1 as reply_depth
     from walk
     inner join linked as child
         on walk.message_key = child.present_parent_key
@@ -40,7 +40,7 @@ walk (message_key, root_message_key, depth) as (
 select
     messages.*,
     coalesce(messages.source_thread_key, walk.root_message_key, messages.message_key) as thread_key,
-    coalesce(walk.depth, 0) as reply_depth,
+    coalesce(walk.reply_depth, 0) as reply_depth,
     messages.source_thread_key is null and walk.message_key is null as is_in_reply_cycle
 from messages
 left join walk

@@ -23,7 +23,7 @@ first_agent_replies as (
         on
             threads.thread_id = messages.thread_key
             and messages.author_role = 'agent'
-            and messages.sent_at >= threads.first_customer_message_at
+            and threads.first_customer_message_at <= messages.sent_at
     group by threads.thread_id
 ),
 

@@ -8,8 +8,8 @@ latest as (
     select *
     from messages
     qualify row_number() over (
-        partition by channel, message_id order by _loaded_at desc, _file desc, _row desc
-    ) = 1
+            partition by channel, message_id order by _loaded_at desc, _file desc, _row desc
+        ) = 1
 )
 
 select

@@ -6,10 +6,10 @@ with all_messages as (
     select twcs.*
     from {{ ref('stg_twcs__tweets') }} as twcs
     where not exists (
-        select 1
-        from {{ ref('stg_canonical__messages') }} as canonical
-        where canonical.channel = twcs.channel and canonical.message_id = twcs.message_id
-    )
+            select 1
+            from {{ ref('stg_canonical__messages') }} as canonical
+            where canonical.channel = twcs.channel and canonical.message_id = twcs.message_id
+        )
 )
 
 select

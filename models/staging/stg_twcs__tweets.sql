@@ -8,12 +8,13 @@ latest as (
     select *
     from tweets
     qualify row_number() over (
-        partition by tweet_id order by _loaded_at desc, _file desc, _row desc
-    ) = 1
+            partition by tweet_id order by _loaded_at desc, _file desc, _row desc
+        ) = 1
 ),
 
 brand_accounts as (
-    select distinct author_id as account_id from latest where not inbound
+    select distinct author_id as account_id from latest
+    where not inbound
 )
 
 select

@@ -1,24 +1,36 @@
 -- Every loaded file: rows read = rows loaded + rows rejected, and the raw tables hold exactly those rows.
 with stored as (
-    select _file as file, count(*) as rows_stored from {{ source('raw', 'twcs_messages') }} group by _file
+    select
+        _file as file_path,
+        count(*) as rows_stored
+    from {{ source('raw', 'twcs_messages') }}
+    group by _file
     union all
-    select _file as file, count(*) as rows_stored from {{ source('raw', 'messages') }} group by _file
+    select
+        _file as file_path,
+        count(*) as rows_stored
+    from {{ source('raw', 'messages') }}
+    group by _file
 ),
 
 rejected as (
-    select file, count(*) as rows_rejected from {{ source('raw', 'rejected_rows') }} group by file
+    select
+        file_path,
+        count(*) as rows_rejected
+    from {{ source('raw', 'rejected_rows') }}
+    group by file_path
 )
 
 select
-    manifest.file,
+    manifest.file_path,
     manifest.rows_read,
     manifest.rows_loaded,
     manifest.rows_rejected,
     stored.rows_stored,
     rejected.rows_rejected as rejects_stored
 from {{ source('raw', 'load_manifest') }} as manifest
-left join stored on manifest.file = stored.file
-left join rejected on manifest.file = rejected.file
+left join stored on manifest.file_path = stored.file_path
+left join rejected on manifest.file_path = rejected.file_path
 where
     manifest.status = 'loaded'
     and (

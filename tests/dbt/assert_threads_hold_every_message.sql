@@ -3,9 +3,15 @@
 select
     (select count(*) from {{ ref('int_messages') }}) as messages,
     (select coalesce(sum(message_count), 0) from {{ ref('fct_threads') }}) as messages_in_threads,
-    (select count(*) from {{ ref('stg_messages') }} where sent_at <= {{ as_of_timestamp() }}) as staged_messages
+    (
+        select count(*) from {{ ref('stg_messages') }}
+        where sent_at <= {{ as_of_timestamp() }}
+    ) as staged_messages
 where
     (select count(*) from {{ ref('int_messages') }})
     is distinct from (select coalesce(sum(message_count), 0) from {{ ref('fct_threads') }})
     or (select count(*) from {{ ref('int_messages') }})
-    is distinct from (select count(*) from {{ ref('stg_messages') }} where sent_at <= {{ as_of_timestamp() }})
+    is distinct from (
+        select count(*) from {{ ref('stg_messages') }}
+        where sent_at <= {{ as_of_timestamp() }}
+    )

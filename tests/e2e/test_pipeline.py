@@ -118,9 +118,9 @@ def test_every_row_read_is_loaded_or_rejected_with_its_reason(built):
     _, warehouse, _ = built
     with duckdb.connect(str(warehouse), read_only=True) as con:
         manifest = con.execute(
-            "select file, status, rows_read, rows_loaded, rows_rejected from raw.load_manifest order by file"
+            "select file_path, status, rows_read, rows_loaded, rows_rejected from raw.load_manifest order by file_path"
         ).fetchall()
-        rejects = con.execute("select file, reason from raw.rejected_rows order by file, _row").fetchall()
+        rejects = con.execute("select file_path, reason from raw.rejected_rows order by file_path, _row").fetchall()
     assert manifest == [
         ("messages/handmade.csv", "loaded", 3, 2, 1),
         ("messages/handmade.jsonl", "loaded", 9, 8, 1),

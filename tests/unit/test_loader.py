@@ -24,7 +24,7 @@ def landing(tmp_path: Path) -> Path:
 
 def manifest(con) -> list[tuple]:
     return con.execute(
-        "select file, status, rows_read, rows_loaded, rows_rejected, error from raw.load_manifest order by file"
+        "select file_path, status, rows_read, rows_loaded, rows_rejected, error from raw.load_manifest order by file_path"
     ).fetchall()
 
 
@@ -37,7 +37,7 @@ def test_good_and_bad_rows_are_accounted_for(con, landing):
     load_folder(con, landing, FORMATS["twcs"])
     assert manifest(con) == [("twcs/a.csv", "loaded", 3, 2, 1, None)]
     assert count(con, "raw.twcs_messages") == 2
-    assert con.execute("select file, _row, reason from raw.rejected_rows").fetchall() == [
+    assert con.execute("select file_path, _row, reason from raw.rejected_rows").fetchall() == [
         ("twcs/a.csv", 3, "unparseable created_at: not a time")
     ]
 
@@ -108,9 +108,9 @@ def test_a_failure_while_storing_rolls_the_whole_file_back(con, landing, monkeyp
     assert "cannot store" in result.error
     # the earlier version of a.csv and its reject are still there, untouched
     assert con.execute("select count(*), count(distinct _file) from raw.twcs_messages").fetchone() == (4, 2)
-    assert con.execute("select file from raw.rejected_rows").fetchall() == [("twcs/a.csv",)]
+    assert con.execute("select file_path from raw.rejected_rows").fetchall() == [("twcs/a.csv",)]
     assert con.execute(
-        "select status from raw.load_manifest where file = 'twcs/a.csv' order by status"
+        "select status from raw.load_manifest where file_path = 'twcs/a.csv' order by status"
     ).fetchall() == [("failed",), ("loaded",)]
 
 
