@@ -5,7 +5,8 @@ Writes ``twcs/sample_twcs.csv`` ("Customer Support on Twitter" CSV) and ``messag
 directory. All randomness is hash-based inside DuckDB SQL (``hash(key, seed)``), so the same arguments give
 byte-identical files and the generator scales to millions of messages without per-row Python.
 
-Usage: ``python -m orchestration.generate --messages 3000 --days 14 --accounts 3 --seed 42 --out data/landing``
+Usage: ``python -m orchestration.generate --messages 3000 --days 14 --accounts 3 --seed 42 \\
+    --start 2024-03-01 --out data/landing --formats twcs,messages``
 """
 
 from __future__ import annotations
@@ -27,18 +28,68 @@ TWCS_FILE = Path("twcs") / "sample_twcs.csv"
 MESSAGES_CSV_FILE = Path("messages") / "sample_messages.csv"
 MESSAGES_JSONL_FILE = Path("messages") / "sample_messages.jsonl"
 
-_BRANDS = ("Acme", "Nimbus", "Orbit", "Zenith", "Juniper", "Kestrel", "Lumen", "Quartz", "Harbor", "Vertex",
-           "Cobalt", "Mosaic")
+_BRANDS = (
+    "Acme",
+    "Nimbus",
+    "Orbit",
+    "Zenith",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+    "Quartz",
+    "Harbor",
+    "Vertex",
+    "Cobalt",
+    "Mosaic",
+)
 _SUFFIXES = ("Support", "Help", "Care", "Cares")
-_FIRST_NAMES = ("Anna", "Ben", "Chloe", "David", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira",
-                "Liam", "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sam", "Tara", "Umar", "Vera",
-                "Will", "Xenia", "Yusuf", "Zoe", "Aiko", "Bruno", "Carla", "Dmitri", "Emma", "Felix", "Gina",
-                "Hana", "Ivan", "Julia", "Karim", "Lea", "Marco", "Nina")
+_FIRST_NAMES = (
+    "Anna",
+    "Ben",
+    "Chloe",
+    "David",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olga",
+    "Pablo",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Will",
+    "Xenia",
+    "Yusuf",
+    "Zoe",
+    "Aiko",
+    "Bruno",
+    "Carla",
+    "Dmitri",
+    "Emma",
+    "Felix",
+    "Gina",
+    "Hana",
+    "Ivan",
+    "Julia",
+    "Karim",
+    "Lea",
+    "Marco",
+    "Nina",
+)
 _TZ_MINUTES = (60, -300, 120, -480, 330, 540, -180, 0)
 # Relative volume by local hour of day (0..23) and by ISO day of week (Mon=1..Sun=7).
 _HOUR_PROFILE = (14, 9, 6, 5, 5, 7, 15, 35, 70, 95, 100, 100, 96, 98, 100, 97, 94, 90, 85, 80, 74, 62, 45, 26)
 _DOW_PROFILE = (100, 97, 95, 93, 88, 62, 55)
-_EST_MESSAGES_PER_THREAD = 4.0  # a lower bound of the mean; too few threads are topped up by a retry
+_EST_MESSAGES_PER_THREAD = 4.4  # a little under the real mean (~4.7); a shortfall is topped up by a retry
 
 # Message templates by category; {order} is replaced with the thread's order number.
 _TEMPLATES: dict[str, tuple[str, ...]] = {
@@ -65,6 +116,7 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
         "your website says in stock, then out of stock at checkout. which one is it",
         "Been trying to reach you for 3 days about order {order}. Nobody answers the phone",
         "Is the store on Main St open on Sundays?",
+        "I still haven't heard back &amp; the live chat doesn't work. Can someone call me?",
     ),
     "c_burst": (
         "hello??",
@@ -101,7 +153,7 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
         "Still not happy but ok",
     ),
     "a_first": (
-        "Hi there, sorry to hear about this! Could you send us a DM with your order number so we can take a look?",
+        "Hi there, sorry to hear about this! Could you DM us your order number so we can take a look?",
         "We're sorry for the trouble. Can you tell us which device and app version you're using?",
         "Thanks for reaching out. We'd like to help, please DM us the email on your account.",
         "Hi! That doesn't sound right. Please send us a private message with the details and we'll check it.",
@@ -109,6 +161,7 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
         "We hear you, and we apologize. Please DM us the order number and we'll make it right.",
         "Hey, thanks for letting us know. There is a known issue and our team is on it.",
         "Sorry about that! Try logging out and back in, then let us know if it's still happening.",
+        "We can help. Which version of the app are you on? Reply in DM. https://t.co/x7Gq2RkLpz",
         'Hi, could you confirm the "reference" number on your confirmation email?',
     ),
     "a_follow": (
@@ -131,7 +184,7 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
     "a_init": (
         "Hi! We noticed you had trouble with your order earlier. Is everything sorted now?",
         "Hey, following up on case {order}: the replacement is out for delivery today.",
-        "Hi there, we saw your post about the outage. Service is restored, let us know if anything isn't working.",
+        "Hi there, we saw your post about the outage. Service is back, tell us if anything isn't working.",
     ),
     "bot": (
         "Thanks for your message! We typically reply within a few hours.",
@@ -170,16 +223,26 @@ def _accounts(accounts: int, seed: int) -> tuple[list[_Account], list[tuple[int,
     agents: list[tuple[int, int, str, str, str]] = []
     for a in range(accounts):
         brand = _BRANDS[a % len(_BRANDS)]
-        handle = f"{brand}{_SUFFIXES[a % len(_SUFFIXES)]}" + (str(a // len(_BRANDS)) if a >= len(_BRANDS) else "")
+        handle = f"{brand}{_SUFFIXES[a % len(_SUFFIXES)]}"
+        if a >= len(_BRANDS):
+            handle += str(a // len(_BRANDS))
         tz_min = 0 if a == 0 else rng.choice(_TZ_MINUTES)
         always_on = a == 0 or (a != 1 and rng.random() < 0.4)
         n_agents = 3 + rng.randrange(8)
-        result.append(_Account(
-            account=a, handle=handle, tz_min=tz_min, tz_suffix=_tz_suffix(tz_min), always_on=always_on,
-            speed_min=round(rng.uniform(12.0, 30.0), 1), has_bot=a % 2 == 0,
-            signoff=("caret", "dash", "none")[a % 3],
-            weight=int(1000 * rng.uniform(0.8, 1.2) / (1 + a) ** 0.7), n_agents=n_agents,
-        ))
+        result.append(
+            _Account(
+                account=a,
+                handle=handle,
+                tz_min=tz_min,
+                tz_suffix=_tz_suffix(tz_min),
+                always_on=always_on,
+                speed_min=round(rng.uniform(12.0, 30.0), 1),
+                has_bot=a % 2 == 0,
+                signoff=("caret", "dash", "none")[a % 3],
+                weight=max(1, int(1000 * rng.uniform(0.8, 1.2) / (1 + a) ** 0.7)),
+                n_agents=n_agents,
+            )
+        )
         for g, first in enumerate(rng.sample(_FIRST_NAMES, n_agents)):
             last = chr(ord("A") + rng.randrange(26))
             agent_id = f"{first.lower()}.{last.lower()}@{handle.lower()}.example"
@@ -193,15 +256,34 @@ def _setup(con: duckdb.DuckDBPyConnection, accounts: int, seed: int) -> None:
     con.execute("""CREATE TABLE accounts (account INTEGER, handle VARCHAR, tz_min INTEGER, tz_suffix VARCHAR,
         always_on BOOLEAN, speed_min DOUBLE, acct_bot BOOLEAN, signoff VARCHAR, weight BIGINT,
         n_agents INTEGER)""")
-    con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[a.account, a.handle, a.tz_min, a.tz_suffix, a.always_on, a.speed_min, a.has_bot,
-                      a.signoff, a.weight, a.n_agents] for a in accs])
-    con.execute("CREATE TABLE agents (account INTEGER, g INTEGER, agent_id VARCHAR, first_name VARCHAR, "
-                "initials VARCHAR)")
+    con.executemany(
+        "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                a.account,
+                a.handle,
+                a.tz_min,
+                a.tz_suffix,
+                a.always_on,
+                a.speed_min,
+                a.has_bot,
+                a.signoff,
+                a.weight,
+                a.n_agents,
+            ]
+            for a in accs
+        ],
+    )
+    con.execute(
+        "CREATE TABLE agents (account INTEGER, g INTEGER, agent_id VARCHAR, first_name VARCHAR, "
+        "initials VARCHAR)"
+    )
     con.executemany("INSERT INTO agents VALUES (?, ?, ?, ?, ?)", agents)
     con.execute("CREATE TABLE templates (cat VARCHAR, idx INTEGER, n INTEGER, txt VARCHAR)")
-    con.executemany("INSERT INTO templates VALUES (?, ?, ?, ?)",
-                    [[cat, i, len(txts), t] for cat, txts in _TEMPLATES.items() for i, t in enumerate(txts)])
+    con.executemany(
+        "INSERT INTO templates VALUES (?, ?, ?, ?)",
+        [[cat, i, len(txts), t] for cat, txts in _TEMPLATES.items() for i, t in enumerate(txts)],
+    )
 
 
 def _macros(con: duckdb.DuckDBPyConnection, seed: int, stream: int) -> None:
@@ -233,7 +315,8 @@ def _buckets(con: duckdb.DuckDBPyConnection, days: int, start: date) -> int:
                     * CASE WHEN u2(account, hr, 102) < 0.01 THEN 3 ELSE 1 END)::BIGINT AS w
             FROM h
         )
-        SELECT account, hr, w, (sum(w) OVER (ORDER BY account, hr ROWS UNBOUNDED PRECEDING) - w)::BIGINT AS cum_lo
+        SELECT account, hr, w,
+               (sum(w) OVER (ORDER BY account, hr ROWS UNBOUNDED PRECEDING) - w)::BIGINT AS cum_lo
         FROM w WHERE w > 0
     """)
     row = con.execute("SELECT max(cum_lo + w)::BIGINT FROM buckets").fetchone()
@@ -241,7 +324,9 @@ def _buckets(con: duckdb.DuckDBPyConnection, days: int, start: date) -> int:
     return int(row[0])
 
 
-def _threads(con: duckdb.DuckDBPyConnection, n_threads: int, total_w: int, start: date, twitter: bool) -> None:
+def _threads(
+    con: duckdb.DuckDBPyConnection, n_threads: int, total_w: int, start: date, twitter: bool
+) -> None:
     """One row per thread: account, start time, kind, channel, number of turns, people."""
     channel = "'twitter'" if twitter else "CASE WHEN u1(i, 4) < 0.6 THEN 'facebook' ELSE 'instagram' END"
     private = "false" if twitter else "(kind = 'agent' OR u1(i, 5) < 0.55)"
@@ -269,7 +354,7 @@ def _threads(con: duckdb.DuckDBPyConnection, n_threads: int, total_w: int, start
                     ELSE CASE WHEN r6 < 0.45 THEN 2 WHEN r6 < 0.70 THEN 3 WHEN r6 < 0.82 THEN 4
                               WHEN r6 < 0.91 THEN 5 + floor(r7 * 5) ELSE 10 + floor(r7 * r7 * 21) END
                 END)::INTEGER AS n_turns,
-               ({'false' if twitter else 'true'} AND private AND acct_bot AND kind <> 'agent'
+               ({"false" if twitter else "true"} AND private AND acct_bot AND kind <> 'agent'
                 AND u1(i, 8) < 0.85) AS has_bot,
                (h1(i, 9) % {pool})::BIGINT AS cust_no,
                (h1(i, 10) % n_agents)::INTEGER AS g0,
@@ -301,17 +386,16 @@ def _turns(con: duckdb.DuckDBPyConnection) -> None:
         ), z AS (
             SELECT *,
                    CASE role
-                       WHEN 'customer' THEN CASE WHEN j = 0 THEN (CASE WHEN rb < 0.70 THEN 1 WHEN rb < 0.88 THEN 2
-                                                                       ELSE 3 END)
-                                                 ELSE (CASE WHEN rb < 0.84 THEN 1 WHEN rb < 0.95 THEN 2 ELSE 3 END)
-                                            END
+                       WHEN 'customer' THEN
+                           CASE WHEN j = 0 THEN (CASE WHEN rb < 0.70 THEN 1 WHEN rb < 0.88 THEN 2 ELSE 3 END)
+                                ELSE (CASE WHEN rb < 0.84 THEN 1 WHEN rb < 0.95 THEN 2 ELSE 3 END) END
                        WHEN 'agent' THEN CASE WHEN rb < 0.9 THEN 1 ELSE 2 END
                        ELSE 1 END AS burst,
                    (CASE WHEN j = 0 THEN 0
                          WHEN role = 'bot' THEN 2 + h2(i, j, 21) % 25
                          WHEN role = 'agent' THEN least(greatest(round(exp(
-                             ln(speed_min * 60 * CASE WHEN j >= 3 THEN 0.6 ELSE 1.0 END) + 1.4 * gauss(i, j, 22))),
-                             45), 129600)
+                             ln(speed_min * 60 * CASE WHEN j >= 3 THEN 0.6 ELSE 1.0 END)
+                             + 1.4 * gauss(i, j, 22))), 45), 129600)
                          ELSE least(greatest(round(exp(ln(420.0) + 1.6 * gauss(i, j, 22))), 10), 172800)
                     END)::BIGINT AS gap,
                    (CASE WHEN role = 'customer' THEN 10 + floor(u2(i, j, 24) ^ 2 * 600)
@@ -355,8 +439,9 @@ def _kept_threads(con: duckdb.DuckDBPyConnection, n_messages: int) -> int:
             SELECT b.i, b.base, least(b.n, {n_messages} - b.base) AS n_kept, t.channel
             FROM b JOIN threads t USING (i) WHERE b.base < {n_messages}
         )
-        SELECT *, (sum(n_kept) OVER (PARTITION BY channel ORDER BY i ROWS UNBOUNDED PRECEDING) - n_kept)::BIGINT
-                  AS chbase
+        SELECT *,
+               (sum(n_kept) OVER (PARTITION BY channel ORDER BY i ROWS UNBOUNDED PRECEDING) - n_kept)::BIGINT
+                   AS chbase
         FROM k
     """)
     row = con.execute("SELECT coalesce(sum(n_kept), 0)::BIGINT FROM kept").fetchone()
@@ -385,7 +470,8 @@ def _messages(con: duckdb.DuckDBPyConnection, n_messages: int) -> None:
                                                  WHEN j = n_total - 1 AND j > 1 AND u2(i, k, 40) < 0.7
                                                      THEN 'c_close'
                                                  ELSE 'c_follow' END
-                       ELSE CASE WHEN k = 0 THEN 'a_init' WHEN w > 0 THEN 'a_follow' WHEN j = fa THEN 'a_first'
+                       ELSE CASE WHEN k = 0 THEN 'a_init' WHEN w > 0 THEN 'a_follow'
+                                 WHEN j = fa THEN 'a_first'
                                  WHEN j = n_total - 1 AND u2(i, k, 40) < 0.6 THEN 'a_close'
                                  ELSE 'a_follow' END
                    END AS cat,
@@ -399,7 +485,8 @@ def _messages(con: duckdb.DuckDBPyConnection, n_messages: int) -> None:
                         ELSE k - 1 END AS parent_k
             FROM m2 JOIN threads t USING (i)
         )
-        SELECT m3.*, ag.agent_id, ag.first_name, ag.initials,
+        SELECT m3.i, m3.k, m3.base, m3.role, m3.ts, m3.parent_k, m3.channel, m3.private, m3.handle,
+               m3.tz_min, m3.tz_suffix, m3.cust_no, m3.post_id, m3.to_jsonl, ag.agent_id,
                replace(tp.txt, '{{order}}', order_no::VARCHAR) AS body,
                CASE WHEN role = 'agent' AND u2(i, k, 45) < 0.9 THEN
                    CASE signoff WHEN 'caret' THEN ' ^' || ag.initials WHEN 'dash' THEN ' -' || ag.first_name
@@ -410,6 +497,7 @@ def _messages(con: duckdb.DuckDBPyConnection, n_messages: int) -> None:
             AND tp.idx = h2(i, k, 44) % (CASE m3.cat {cases} END)
         LEFT JOIN agents ag ON ag.account = m3.account AND ag.g = m3.g
     """)
+    con.execute("DROP TABLE turns; DROP TABLE threads")
 
 
 def _write_twcs(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -424,6 +512,7 @@ def _write_twcs(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                base + parent_k + 1 AS in_response_to_tweet_id
         FROM msgs
     """)
+    con.execute("DROP TABLE msgs")
     con.execute(f"""
         COPY (
             WITH ch AS (
@@ -471,13 +560,19 @@ def _write_messages(con: duckdb.DuckDBPyConnection, csv_path: Path, jsonl_path: 
                ts, seq, to_jsonl
         FROM s2
     """)
-    cols = ("message_id, thread_id, parent_message_id, channel, account_id, author_id, author_role, is_private, "
-            "sent_at, text, agent_id")
+    con.execute("DROP TABLE msgs")
+    cols = (
+        "message_id, thread_id, parent_message_id, channel, account_id, author_id, author_role, "
+        "is_private, sent_at, text, agent_id"
+    )
     order = "ORDER BY ts, channel, seq"
-    con.execute(f"COPY (SELECT {cols} FROM canon WHERE NOT to_jsonl {order}) "
-                f"TO '{_sql_path(csv_path)}' (FORMAT CSV, HEADER true)")
-    con.execute(f"COPY (SELECT {cols} FROM canon WHERE to_jsonl {order}) "
-                f"TO '{_sql_path(jsonl_path)}' (FORMAT JSON)")
+    con.execute(
+        f"COPY (SELECT {cols} FROM canon WHERE NOT to_jsonl {order}) "
+        f"TO '{_sql_path(csv_path)}' (FORMAT CSV, HEADER true)"
+    )
+    con.execute(
+        f"COPY (SELECT {cols} FROM canon WHERE to_jsonl {order}) TO '{_sql_path(jsonl_path)}' (FORMAT JSON)"
+    )
     con.execute("DROP TABLE canon")
 
 
@@ -485,8 +580,10 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _build(con: duckdb.DuckDBPyConnection, messages: int, days: int, start: date, seed: int, stream: int) -> None:
-    """Fill the ``msgs`` table with exactly ``messages`` messages of one stream (0 = twitter, 1 = canonical)."""
+def _build(
+    con: duckdb.DuckDBPyConnection, messages: int, days: int, start: date, seed: int, stream: int
+) -> None:
+    """Fill ``msgs`` with exactly ``messages`` messages of one stream (0 = twitter, 1 = canonical)."""
     _macros(con, seed, stream)
     total_w = _buckets(con, days, start)
     n_threads = math.ceil(messages / _EST_MESSAGES_PER_THREAD * 1.05) + 64
@@ -513,7 +610,7 @@ def generate(
     Each format gets ``messages`` messages over ``days`` days from ``start`` (UTC) for ``accounts`` brands.
     """
     unknown = set(formats) - set(FORMATS)
-    if unknown:
+    if unknown or not formats:
         raise ValueError(f"unknown formats: {sorted(unknown)} (expected some of {FORMATS})")
     if messages < 1 or days < 1 or accounts < 1:
         raise ValueError("messages, days and accounts must be >= 1")
@@ -547,16 +644,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=14, help="days covered (default 14)")
     parser.add_argument("--accounts", type=int, default=3, help="brand support accounts (default 3)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2024, 3, 1),
-                        help="first day, YYYY-MM-DD (default 2024-03-01)")
+    parser.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=date(2024, 3, 1),
+        help="first day, YYYY-MM-DD (default 2024-03-01)",
+    )
     parser.add_argument("--out", type=Path, default=Path("data/landing"), help="landing directory")
     parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated: twcs,messages")
     args = parser.parse_args(argv)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     began = time.perf_counter()
     try:
-        written = generate(args.out, messages=args.messages, days=args.days, accounts=args.accounts,
-                           seed=args.seed, start=args.start, formats=formats)
+        written = generate(
+            args.out,
+            messages=args.messages,
+            days=args.days,
+            accounts=args.accounts,
+            seed=args.seed,
+            start=args.start,
+            formats=formats,
+        )
     except ValueError as exc:
         parser.error(str(exc))
     for name, path in written.items():
