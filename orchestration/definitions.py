@@ -4,7 +4,6 @@ Assets: ingest (raw/twcs_messages, raw/messages) -> transform (dbt seeds and mod
 -> report (report/kpi_summary). A nightly schedule and a landing-folder sensor run the whole graph.
 """
 
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
 

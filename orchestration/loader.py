@@ -111,7 +111,9 @@ def load_file(
         if not path.is_file():
             raise FileRejected("not a regular file (a directory?)")
         if not any(path.match(p) for p in fmt.patterns):
-            raise FileRejected(f"unsupported file name {path.name}: expected one of {', '.join(fmt.patterns)}")
+            raise FileRejected(
+                f"unsupported file name {path.name}: expected one of {', '.join(fmt.patterns)}"
+            )
         file_hash = file_sha256(path)
         size = path.stat().st_size
     except (FileRejected, OSError) as exc:
@@ -167,7 +169,9 @@ def load_file(
         con.execute("rollback")
         return _record_failure(con, relative_name, file_hash, fmt, size, f"cannot store: {exc}", loaded_at)
     finally:
-        con.execute(f"drop table if exists {parsed.parsed_table}; drop table if exists {parsed.rejects_table}")
+        con.execute(
+            f"drop table if exists {parsed.parsed_table}; drop table if exists {parsed.rejects_table}"
+        )
     return FileResult(relative_name, "loaded", parsed.rows_read, parsed.rows_parsed, parsed.rows_rejected)
 
 

@@ -3,7 +3,6 @@
 The asset keys (raw/twcs_messages, raw/messages) are the dbt source keys, so the dbt models hang below them.
 """
 
-
 import dagster as dg
 
 from orchestration.config import Settings

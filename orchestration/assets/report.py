@@ -1,6 +1,5 @@
 """Report: a short KPI summary of the marts, per account and channel, over everything up to as_of."""
 
-
 import dagster as dg
 import duckdb
 

@@ -1,6 +1,5 @@
 """Transform: every dbt model and seed as a Dagster asset (dagster-dbt); dbt tests surface as asset checks."""
 
-
 from collections.abc import Mapping
 from typing import Any
 

@@ -45,7 +45,7 @@ def sql_string(value: str) -> str:
 
 def open_text(path: Path) -> io.TextIOWrapper:
     """Open a file as UTF-8 text (a byte-order mark is dropped), gunzipping ``*.gz``."""
-    raw = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+    raw = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # noqa: SIM115 (returned open)
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 
@@ -56,7 +56,7 @@ def check_readable(path: Path) -> None:
     if path.stat().st_size == 0:
         raise FileRejected("empty file (0 bytes)")
     try:
-        with (gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")) as f:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
             head = f.read(8192)
     except (OSError, EOFError) as exc:
         raise FileRejected(f"cannot read file: {exc}") from exc

@@ -138,7 +138,7 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: str, rejects:
     except UnicodeDecodeError as exc:
         raise FileRejected(f"not UTF-8 text: {exc}") from exc
     con.execute(
-        f"""
+        """
         create or replace temp table _jsonl_lines as
         select line_number, line, row_number() over (order by line_number) as _row
         from (
@@ -155,7 +155,7 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: str, rejects:
         for c in COLUMNS
     )
     con.execute(
-        f"""
+        """
         create or replace temp table _jsonl_checked as
         select
             _row, line_number, line,

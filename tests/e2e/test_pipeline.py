@@ -58,9 +58,22 @@ def test_first_replies_match_the_hand_computed_times(built):
     d = datetime
     assert got == [
         ("facebook:c10", "northwind_fb", d(2024, 3, 5, 12), d(2024, 3, 5, 12, 45), 2700, date(2024, 3, 5)),
-        ("facebook:northwind_fb:dm1", "northwind_fb", d(2024, 3, 4, 23, 30), d(2024, 3, 5, 0, 15), 2700,
-         date(2024, 3, 4)),
-        ("facebook:northwind_fb:dm2", "northwind_fb", d(2024, 3, 5, 9), d(2024, 3, 5, 9), 0, date(2024, 3, 5)),
+        (
+            "facebook:northwind_fb:dm1",
+            "northwind_fb",
+            d(2024, 3, 4, 23, 30),
+            d(2024, 3, 5, 0, 15),
+            2700,
+            date(2024, 3, 4),
+        ),
+        (
+            "facebook:northwind_fb:dm2",
+            "northwind_fb",
+            d(2024, 3, 5, 9),
+            d(2024, 3, 5, 9),
+            0,
+            date(2024, 3, 5),
+        ),
         ("facebook:northwind_fb:dm3", "northwind_fb", d(2024, 3, 5, 20), None, None, date(2024, 3, 5)),
         ("twitter:100", "NorthwindCare", d(2024, 3, 4, 15), d(2024, 3, 4, 15, 10), 600, date(2024, 3, 4)),
         ("twitter:200", "NorthwindCare", d(2024, 3, 4, 16), d(2024, 3, 4, 17, 30), 5400, date(2024, 3, 4)),
@@ -83,10 +96,38 @@ def test_kpi_daily_matches_the_hand_computed_figures(built):
             """
         ).fetchall()
     assert got == [
-        ("NorthwindCare", "twitter", date(2024, 3, 4), 3, 2, 0.6667, 3000.0, 4920.0, 3000.0, 1, 1, 0.3333, 0.3333),
+        (
+            "NorthwindCare",
+            "twitter",
+            date(2024, 3, 4),
+            3,
+            2,
+            0.6667,
+            3000.0,
+            4920.0,
+            3000.0,
+            1,
+            1,
+            0.3333,
+            0.3333,
+        ),
         ("NorthwindCare", "twitter", date(2024, 3, 5), 2, 2, 1.0, 615.0, 1083.0, 615.0, 1, 2, 0.5, 1.0),
         ("northwind_fb", "facebook", date(2024, 3, 4), 1, 1, 1.0, 2700.0, 2700.0, 2700.0, 0, 1, 0.0, 1.0),
-        ("northwind_fb", "facebook", date(2024, 3, 5), 3, 2, 0.6667, 1350.0, 2430.0, 1350.0, 1, 2, 0.3333, 0.6667),
+        (
+            "northwind_fb",
+            "facebook",
+            date(2024, 3, 5),
+            3,
+            2,
+            0.6667,
+            1350.0,
+            2430.0,
+            1350.0,
+            1,
+            2,
+            0.3333,
+            0.6667,
+        ),
     ]
 
 
@@ -120,7 +161,9 @@ def test_every_row_read_is_loaded_or_rejected_with_its_reason(built):
         manifest = con.execute(
             "select file_path, status, rows_read, rows_loaded, rows_rejected from raw.load_manifest order by file_path"
         ).fetchall()
-        rejects = con.execute("select file_path, reason from raw.rejected_rows order by file_path, _row").fetchall()
+        rejects = con.execute(
+            "select file_path, reason from raw.rejected_rows order by file_path, _row"
+        ).fetchall()
     assert manifest == [
         ("messages/handmade.csv", "loaded", 3, 2, 1),
         ("messages/handmade.jsonl", "loaded", 9, 8, 1),
@@ -131,7 +174,10 @@ def test_every_row_read_is_loaded_or_rejected_with_its_reason(built):
         ("messages/handmade.csv", "sent_at has no UTC offset: 2024-03-05 20:05:00"),
         ("messages/handmade.jsonl", "invalid JSON"),
         ("twcs/handmade.csv", "unparseable created_at: yesterday at noon"),
-        ("twcs/handmade.csv", "unparseable CSV record (too many columns): Expected Number of Columns: 7 Found: 8"),
+        (
+            "twcs/handmade.csv",
+            "unparseable CSV record (too many columns): Expected Number of Columns: 7 Found: 8",
+        ),
     ]
 
 

@@ -35,7 +35,9 @@ def test_twcs_real_quirks_parse(con, tmp_path):
     )
     parsed = parse_twcs(con, write(tmp_path / "q.csv", text), LOADED_AT)
     assert (parsed.rows_read, parsed.rows_parsed, parsed.rows_rejected) == (2, 2, 0)
-    assert rows(con, parsed.parsed_table, "tweet_id, author_id, inbound, created_at, in_response_to_tweet_id") == [
+    assert rows(
+        con, parsed.parsed_table, "tweet_id, author_id, inbound, created_at, in_response_to_tweet_id"
+    ) == [
         ("1", "115712", True, datetime(2017, 10, 31, 22, 10, 47), None),
         ("2", "sprintcare", False, datetime(2017, 10, 31, 22, 11, 45), "1"),
     ]
@@ -138,7 +140,9 @@ def test_twcs_gzip(con, tmp_path):
     assert parse_twcs(con, path, LOADED_AT).rows_parsed == 1
 
 
-CANONICAL = "message_id,channel,account_id,author_id,author_role,is_private,sent_at,text,thread_id,parent_message_id"
+CANONICAL = (
+    "message_id,channel,account_id,author_id,author_role,is_private,sent_at,text,thread_id,parent_message_id"
+)
 
 
 def test_canonical_csv_in_any_column_order_with_offsets(con, tmp_path):
@@ -146,11 +150,13 @@ def test_canonical_csv_in_any_column_order_with_offsets(con, tmp_path):
         CANONICAL + "\n"
         "m1,Facebook,page1,cust1,customer,true,2024-03-01T10:15:00+01:00,hello,dm1,\n"
         "m2,facebook,page1,agent7,Agent,1,2024-03-01T09:20:00Z,hi,dm1,\n"
-        "m3,facebook,page1,cust2,customer,,2024-03-01T09:30:00.5-05:00,\"a, b\",,\n"
+        'm3,facebook,page1,cust2,customer,,2024-03-01T09:30:00.5-05:00,"a, b",,\n'
     )
     parsed = parse_messages(con, write(tmp_path / "m.csv", text), LOADED_AT)
     assert (parsed.rows_read, parsed.rows_rejected) == (3, 0)
-    assert rows(con, parsed.parsed_table, "message_id, channel, author_role, is_private, sent_at, agent_id") == [
+    assert rows(
+        con, parsed.parsed_table, "message_id, channel, author_role, is_private, sent_at, agent_id"
+    ) == [
         ("m1", "facebook", "customer", True, datetime(2024, 3, 1, 9, 15), None),
         ("m2", "facebook", "agent", True, datetime(2024, 3, 1, 9, 20), None),
         ("m3", "facebook", "customer", False, datetime(2024, 3, 1, 14, 30, 0, 500000), None),

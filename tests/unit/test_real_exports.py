@@ -29,7 +29,12 @@ def load(con, path: Path):
 )
 def test_real_twcs_files_load_every_row(con, shared_data, relative, rows):
     result = load(con, shared_data / relative)
-    assert (result.status, result.rows_read, result.rows_loaded, result.rows_rejected) == ("loaded", rows, rows, 0)
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_rejected) == (
+        "loaded",
+        rows,
+        rows,
+        0,
+    )
 
 
 def test_random_5k_float_ids_are_normalised(con, shared_data):
