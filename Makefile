@@ -37,13 +37,13 @@ run: sample manifest
 	$(BIN)/python -m orchestration.run
 
 lint: setup
-	$(BIN)/ruff check orchestration tests bench
-	$(BIN)/ruff format --check orchestration tests bench
+	$(BIN)/ruff check orchestration tests
+	$(BIN)/ruff format --check orchestration tests
 	$(BIN)/sqlfluff lint models macros tests/dbt
 
 format: setup
-	$(BIN)/ruff format orchestration tests bench
-	$(BIN)/ruff check --fix orchestration tests bench
+	$(BIN)/ruff format orchestration tests
+	$(BIN)/ruff check --fix orchestration tests
 
 test: setup lint manifest
 	$(BIN)/python -m pytest

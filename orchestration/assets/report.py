@@ -62,7 +62,7 @@ def kpi_summary(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     with warehouse.connect(read_only=True) as con:
         rows = kpi_summary_rows(con)
     text = format_summary(rows)
-    context.log.info("KPI summary\n" + text)
+    context.log.debug("KPI summary\n" + text)
     return dg.MaterializeResult(
         metadata={"summary": dg.MetadataValue.md("```\n" + text + "\n```"), "accounts": len(rows)}
     )
