@@ -24,6 +24,15 @@ first_brand_message as (
     qualify row_number() over (partition by thread_key order by position_in_thread) = 1
 ),
 
+first_customer as (
+    select
+        thread_key,
+        author_id as first_customer_id
+    from ordered
+    where author_role = 'customer'
+    qualify row_number() over (partition by thread_key order by position_in_thread) = 1
+),
+
 threads as (
     select
         thread_key,
@@ -55,6 +64,7 @@ select
     threads.first_message_at,
     threads.last_message_at,
     threads.first_customer_message_at,
+    first_customer.first_customer_id,
     threads.message_count,
     threads.customer_message_count,
     threads.agent_message_count,
@@ -64,3 +74,5 @@ select
 from threads
 left join first_brand_message
     on threads.thread_key = first_brand_message.thread_key
+left join first_customer
+    on threads.thread_key = first_customer.thread_key

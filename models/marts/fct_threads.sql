@@ -9,6 +9,7 @@ select
     first_message_at,
     last_message_at,
     first_customer_message_at,
+    first_customer_id,
     message_count,
     customer_message_count,
     agent_message_count,

@@ -36,4 +36,4 @@ from latest
 left join brand_accounts
     on
         latest.inbound
-        and lower(brand_accounts.account_id) = {{ first_mention('latest.text') }}
+        and lower(brand_accounts.account_id) = lower({{ regex_extract('latest.text', "'@([A-Za-z0-9_]+)'", 1) }})

@@ -1,0 +1,100 @@
+-- One row per account x local date x opening interval: when an account with business hours is open, as UTC
+-- timestamps. Wall-clock opening hours are read in the account's time zone date by date, so every interval has
+-- the UTC offset of its own day (DST-correct); holidays remove their local date's intervals. Accounts without
+-- business hours have no rows: they are open 24/7 (business_seconds_cte counts their calendar time).
+-- The calendar covers the messages: from the day before the first one to business_calendar_horizon_days after the
+-- last one (or after as_of, if later), so that open waits can be measured up to as_of and beyond.
+with business_hours as (
+    select * from {{ ref('business_hours') }}
+),
+
+holidays as (
+    select * from {{ ref('holidays') }}
+),
+
+account_time_zones as (
+    select distinct
+        business_hours.account_id,
+        coalesce(accounts.timezone, '{{ var("default_timezone") }}') as time_zone
+    from business_hours
+    left join {{ ref('accounts') }} as accounts
+        on business_hours.account_id = accounts.account_id
+),
+
+calendar_bounds as (
+    select
+        cast(min(sent_at) as date) - 1 as first_date,
+        cast(greatest(max(sent_at), {{ as_of_timestamp() }}) as date)
+        + {{ var('business_calendar_horizon_days', 400) }} as last_date
+    from {{ ref('stg_messages') }}
+),
+
+local_days as (
+    select
+        account_time_zones.account_id,
+        account_time_zones.time_zone,
+        spine.spine_date as local_date
+    from {{ date_spine('(select first_date from calendar_bounds)', '(select last_date from calendar_bounds)') }}
+        as spine
+    cross join account_time_zones
+),
+
+local_intervals as (
+    select
+        local_days.account_id,
+        local_days.time_zone,
+        local_days.local_date,
+        local_days.local_date + business_hours.open_time as local_open_at,
+        local_days.local_date + business_hours.close_time as local_close_at
+    from local_days
+    inner join business_hours
+        on
+            local_days.account_id = business_hours.account_id
+            and extract(isodow from local_days.local_date) = business_hours.day_of_week
+    where not exists (
+            select 1
+            from holidays
+            where
+                holidays.account_id = local_days.account_id
+                and holidays.holiday_date = local_days.local_date
+        )
+),
+
+utc_intervals as (
+    select
+        account_id,
+        local_date,
+        {{ local_to_utc('local_open_at', 'time_zone') }} as open_at,
+        {{ local_to_utc('local_close_at', 'time_zone') }} as close_at
+    from local_intervals
+),
+
+-- An interval made empty by a DST switch (opening and closing inside the skipped hour) is dropped; intervals that
+-- overlap (overlapping rows in the seed, or a time in the skipped hour read one hour later) are merged, so that
+-- each instant is counted once.
+ordered_intervals as (
+    select
+        *,
+        max(close_at) over (
+            partition by account_id order by open_at, close_at rows between unbounded preceding and 1 preceding
+        ) as previous_close_at
+    from utc_intervals
+    where close_at > open_at
+),
+
+numbered_intervals as (
+    select
+        *,
+        sum(case when previous_close_at > open_at then 0 else 1 end) over (
+            partition by account_id order by open_at, close_at rows unbounded preceding
+        ) as interval_number
+    from ordered_intervals
+)
+
+select
+    account_id,
+    min(local_date) as local_date,
+    min(open_at) as open_at,
+    max(close_at) as close_at
+from numbered_intervals
+group by account_id, interval_number

@@ -1,0 +1,152 @@
+-- Every message (up to as_of) placed in its conversation, classified, and counted along the conversation.
+-- Conversation scope: a public thread; on a private channel, everything between one customer and one account.
+-- Within a scope, a message after at least conversation_gap_hours of silence on both sides starts a new
+-- conversation; the role of its first message says who initiated it.
+-- Human reply: an agent message that no automated-author rule (seeds/automated_authors) matches. Bots, auto-replies
+-- and away messages never count as replies to a customer.
+with messages as (
+    select * from {{ ref('int_messages') }}
+),
+
+threads as (
+    select * from {{ ref('int_threads') }}
+),
+
+accounts as (
+    select * from {{ ref('accounts') }}
+),
+
+automated_rules as (
+    select * from {{ ref('automated_authors') }}
+),
+
+scoped as (
+    select
+        messages.message_key,
+        messages.thread_key,
+        messages.channel,
+        threads.account_id,
+        threads.first_customer_id as customer_id,
+        messages.is_private,
+        messages.author_id,
+        messages.author_role,
+        messages.agent_id,
+        messages.sent_at,
+        messages.text,
+        case
+            when messages.is_private and threads.first_customer_id is not null
+                then messages.channel || ':' || threads.account_id || ':' || threads.first_customer_id
+            else messages.thread_key
+        end as conversation_scope,
+        case messages.author_role when 'customer' then 0 else 1 end as role_order
+    from messages
+    inner join threads on messages.thread_key = threads.thread_id
+),
+
+automated as (
+    select distinct scoped.message_key
+    from scoped
+    inner join automated_rules
+        on
+            scoped.author_role = 'agent'
+            and (automated_rules.account_id = '*' or scoped.account_id = automated_rules.account_id)
+            and (automated_rules.author_id is null or scoped.author_id = automated_rules.author_id)
+            and (
+                automated_rules.text_pattern is null
+                or {{ regex_matches('scoped.text', 'automated_rules.text_pattern') }}
+            )
+),
+
+classified as (
+    select
+        scoped.*,
+        scoped.author_role = 'bot' or automated.message_key is not null as is_automated,
+        scoped.author_role = 'agent' and automated.message_key is null as is_human_reply,
+        scoped.author_role in ('agent', 'bot') as is_brand_message,
+        case
+            when scoped.author_role = 'agent' and automated.message_key is null
+                then coalesce(
+                    scoped.agent_id,
+                    nullif(
+                        {{ regex_extract(
+                            'scoped.text',
+                            "coalesce(accounts.signoff_regex, '" ~ (var('default_signoff_regex') | replace("'", "''")) ~ "')",
+                            1
+                        ) }},
+                        ''
+                    )
+                )
+        end as agent_name
+    from scoped
+    left join automated on scoped.message_key = automated.message_key
+    left join accounts on scoped.account_id = accounts.account_id
+),
+
+gaps as (
+    select
+        *,
+        lag(sent_at) over (
+            partition by conversation_scope order by sent_at, role_order, message_key
+        ) as previous_message_at
+    from classified
+),
+
+starts as (
+    select
+        *,
+        case
+            when
+                previous_message_at is null
+                or {{ seconds_between('previous_message_at', 'sent_at') }}
+                >= {{ var('conversation_gap_hours') }} * 3600
+                then 1
+            else 0
+        end as starts_conversation
+    from gaps
+),
+
+numbered as (
+    select
+        *,
+        sum(starts_conversation) over (
+            partition by conversation_scope
+            order by sent_at, role_order, message_key
+            rows between unbounded preceding and current row
+        ) as conversation_number
+    from starts
+)
+
+select
+    conversation_scope || '#' || cast(conversation_number as varchar) as conversation_id,
+    conversation_scope,
+    message_key,
+    thread_key,
+    channel,
+    account_id,
+    customer_id,
+    is_private,
+    author_id,
+    author_role,
+    is_automated,
+    is_human_reply,
+    is_brand_message,
+    agent_name,
+    sent_at,
+    text,
+    row_number() over (
+        partition by conversation_scope, conversation_number
+        order by sent_at, role_order, message_key
+    ) as position_in_conversation,
+    -- human replies (resp. brand messages of any kind) up to and including this message: the customer messages
+    -- that share a count form one customer turn, answered by the reply whose count is one higher
+    sum(case when is_human_reply then 1 else 0 end) over (
+        partition by conversation_scope, conversation_number
+        order by sent_at, role_order, message_key
+        rows between unbounded preceding and current row
+    ) as human_replies_so_far,
+    sum(case when is_brand_message then 1 else 0 end) over (
+        partition by conversation_scope, conversation_number
+        order by sent_at, role_order, message_key
+        rows between unbounded preceding and current row
+    ) as brand_messages_so_far
+from numbered

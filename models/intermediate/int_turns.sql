@@ -1,0 +1,83 @@
+-- One row per customer turn: a maximal run of customer messages with no human reply between them (bot messages do
+-- not end a run). The wait starts at the turn's first message and stops at the next human reply in the
+-- conversation; the reply is credited to the agent who sent it. "Any reply" (bots included) is kept beside it.
+with messages as (
+    select * from {{ ref('int_conversation_messages') }}
+),
+
+conversation_starts as (
+    select
+        conversation_id,
+        author_role as initiated_by
+    from messages
+    where position_in_conversation = 1
+),
+
+customer_turns as (
+    select
+        conversation_id,
+        account_id,
+        channel,
+        is_private,
+        human_replies_so_far as human_replies_before,
+        min(brand_messages_so_far) as brand_messages_before,
+        min(sent_at) as started_at,
+        max(sent_at) as last_customer_message_at,
+        count(*) as customer_message_count
+    from messages
+    where author_role = 'customer'
+    group by conversation_id, account_id, channel, is_private, human_replies_so_far
+),
+
+human_replies as (
+    select
+        conversation_id,
+        human_replies_so_far as reply_number,
+        message_key,
+        sent_at,
+        agent_name
+    from messages
+    where is_human_reply
+),
+
+brand_messages as (
+    select
+        conversation_id,
+        brand_messages_so_far as brand_message_number,
+        sent_at
+    from messages
+    where is_brand_message
+)
+
+select
+    customer_turns.conversation_id || '/' || cast(customer_turns.human_replies_before as varchar) as turn_id,
+    customer_turns.conversation_id,
+    customer_turns.account_id,
+    customer_turns.channel,
+    customer_turns.is_private,
+    conversation_starts.initiated_by,
+    row_number() over (
+        partition by customer_turns.conversation_id order by customer_turns.started_at
+    ) as turn_number,
+    customer_turns.customer_message_count,
+    customer_turns.started_at,
+    customer_turns.last_customer_message_at,
+    human_replies.sent_at as replied_at,
+    human_replies.message_key as reply_message_key,
+    human_replies.agent_name as replied_by_agent,
+    {{ seconds_between('customer_turns.started_at', 'human_replies.sent_at') }} as wait_seconds,
+    {{ seconds_between('customer_turns.last_customer_message_at', 'human_replies.sent_at') }}
+        as wait_from_last_message_seconds,
+    brand_messages.sent_at as any_reply_at,
+    {{ seconds_between('customer_turns.started_at', 'brand_messages.sent_at') }} as any_reply_wait_seconds
+from customer_turns
+inner join conversation_starts
+    on customer_turns.conversation_id = conversation_starts.conversation_id
+left join human_replies
+    on
+        customer_turns.conversation_id = human_replies.conversation_id
+        and customer_turns.human_replies_before + 1 = human_replies.reply_number
+left join brand_messages
+    on
+        customer_turns.conversation_id = brand_messages.conversation_id
+        and customer_turns.brand_messages_before + 1 = brand_messages.brand_message_number

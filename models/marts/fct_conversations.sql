@@ -1,0 +1,60 @@
+-- One row per conversation (docs/definitions.md, "Conversation"): the published form of int_conversations, with
+-- the account's local day, weekday and hour of its start.
+with conversations as (
+    select * from {{ ref('int_conversations') }}
+),
+
+accounts as (
+    select * from {{ ref('accounts') }}
+),
+
+as_of as (
+    select {{ as_of_timestamp() }} as as_of_at
+),
+
+localized as (
+    select
+        conversations.*,
+        coalesce(accounts.timezone, '{{ var("default_timezone") }}') as account_timezone
+    from conversations
+    left join accounts on conversations.account_id = accounts.account_id
+)
+
+select
+    localized.conversation_id,
+    localized.conversation_scope,
+    localized.account_id,
+    localized.channel,
+    localized.is_private,
+    localized.customer_id,
+    localized.initiated_by,
+    localized.is_customer_initiated,
+    localized.started_at,
+    localized.last_message_at,
+    localized.account_timezone,
+    cast({{ utc_to_local('localized.started_at', 'localized.account_timezone') }} as date) as started_date,
+    localized.first_customer_message_at,
+    localized.message_count,
+    localized.customer_message_count,
+    localized.human_reply_count,
+    localized.automated_message_count,
+    localized.customer_turns,
+    localized.answered_turns,
+    localized.first_human_reply_at,
+    localized.first_reply_agent,
+    localized.first_reply_seconds,
+    localized.first_any_reply_at,
+    localized.first_any_reply_seconds,
+    localized.response_status,
+    {{ seconds_between('localized.first_customer_message_at', 'as_of.as_of_at') }} as observed_seconds,
+    localized.resolution_status,
+    localized.resolved_at,
+    localized.resolution_seconds,
+    localized.elapsed_handle_seconds,
+    localized.is_first_contact_resolution,
+    localized.is_one_touch_resolution,
+    localized.has_dm_request,
+    localized.is_escalated_to_private,
+    localized.next_customer_contact_at
+from localized
+cross join as_of

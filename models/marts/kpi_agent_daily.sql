@@ -1,0 +1,24 @@
+-- One row per account x channel x agent x local day of the reply: the turns each agent ended and how long those
+-- customers had waited. Agents are the export's agent id, else the sign-off in the reply; replies with neither are
+-- credited to '(unattributed)'. Only turns of customer-initiated conversations count.
+with turns as (
+    select * from {{ ref('fct_turns') }}
+    where is_in_customer_initiated_conversation and is_answered
+)
+
+select
+    account_id,
+    channel,
+    coalesce(replied_by_agent, '(unattributed)') as agent,
+    replied_date as activity_date,
+    count(*) as replies,
+    count(case when is_first_reply_turn then 1 end) as first_replies,
+    {{ percentile('wait_seconds', 0.5) }} as reply_seconds_median,
+    {{ percentile('wait_seconds', 0.9) }} as reply_seconds_p90,
+    avg(wait_seconds) as reply_seconds_mean,
+    {{ percentile('case when is_first_reply_turn then wait_seconds end', 0.5) }} as first_reply_seconds_median,
+    avg(case when is_first_reply_turn then wait_seconds end) as first_reply_seconds_mean,
+    count(case when wait_seconds <= 15 * 60 then 1 end) as replies_within_15m,
+    count(case when wait_seconds <= 60 * 60 then 1 end) as replies_within_60m
+from turns
+group by account_id, channel, coalesce(replied_by_agent, '(unattributed)'), replied_date

@@ -1,0 +1,24 @@
+-- Grade of service, one row per account x channel x local day x threshold of the service_level_minutes var.
+-- service_level counts unanswered conversations as missed; service_level_of_answered is the variant that ignores
+-- them (the share of answered conversations answered within the threshold).
+with first_replies as (
+    select * from {{ ref('fct_first_replies') }}
+)
+
+{% for threshold in var('service_level_minutes') %}
+    select
+        account_id,
+        channel,
+        first_customer_message_date as activity_date,
+        {{ threshold }} as threshold_minutes,
+        count(*) as conversations,
+        count(first_reply_seconds) as answered_conversations,
+        {{ service_level_counts(threshold, 'answered_within', 'offered', 'service_level') }},
+        {{ safe_divide(
+            'count(case when first_reply_seconds <= ' ~ (threshold * 60) ~ ' then 1 end)',
+            'count(first_reply_seconds)'
+        ) }} as service_level_of_answered
+    from first_replies
+    group by account_id, channel, first_customer_message_date
+    {% if not loop.last %}union all{% endif %}
+{% endfor %}
