@@ -15,7 +15,7 @@ holidays as (
 account_time_zones as (
     select distinct
         business_hours.account_id,
-        coalesce(accounts.timezone, '{{ var("default_timezone") }}') as time_zone
+        coalesce(accounts.timezone, '{{ var("default_timezone") }}') as time_zone_name
     from business_hours
     left join {{ ref('accounts') }} as accounts
         on business_hours.account_id = accounts.account_id
@@ -32,7 +32,7 @@ calendar_bounds as (
 local_days as (
     select
         account_time_zones.account_id,
-        account_time_zones.time_zone,
+        account_time_zones.time_zone_name,
         spine.spine_date as local_date
     from {{ date_spine('(select first_date from calendar_bounds)', '(select last_date from calendar_bounds)') }}
         as spine
@@ -42,7 +42,7 @@ local_days as (
 local_intervals as (
     select
         local_days.account_id,
-        local_days.time_zone,
+        local_days.time_zone_name,
         local_days.local_date,
         local_days.local_date + business_hours.open_time as local_open_at,
         local_days.local_date + business_hours.close_time as local_close_at
@@ -64,8 +64,8 @@ utc_intervals as (
     select
         account_id,
         local_date,
-        {{ local_to_utc('local_open_at', 'time_zone') }} as open_at,
-        {{ local_to_utc('local_close_at', 'time_zone') }} as close_at
+        {{ local_to_utc('local_open_at', 'time_zone_name') }} as open_at,
+        {{ local_to_utc('local_close_at', 'time_zone_name') }} as close_at
     from local_intervals
 ),
 
