@@ -7,14 +7,12 @@ says what they accept and why.
 from __future__ import annotations
 
 import re
-import runpy
-from pathlib import Path
 
 import pytest
 
-_REAL = runpy.run_path(str(Path(__file__).with_name("test_signoff_real.py")))
-SIGNOFF_REGEX: str = _REAL["SIGNOFF_REGEX"]
-AIRASIA_REGEX: str = _REAL["SIGNOFF_REGEX_BY_ACCOUNT"]["AirAsiaSupport"]
+from tests.unit.test_signoff_real import SIGNOFF_REGEX, SIGNOFF_REGEX_BY_ACCOUNT
+
+AIRASIA_REGEX: str = SIGNOFF_REGEX_BY_ACCOUNT["AirAsiaSupport"]
 
 EN_DASH, EM_DASH = "\u2013", "\u2014"
 MOJIBAKE_EN_DASH = "\u00e2\u20ac\u201c"  # UTF-8 en dash read as cp1252

@@ -15,10 +15,10 @@ holidays as (
 account_time_zones as (
     select distinct
         business_hours.account_id,
-        coalesce(accounts.timezone, '{{ var("default_timezone") }}') as time_zone_name
+        coalesce(account_settings.timezone, '{{ var("default_timezone") }}') as time_zone_name
     from business_hours
-    left join {{ ref('accounts') }} as accounts
-        on business_hours.account_id = accounts.account_id
+    left join {{ ref('accounts') }} as account_settings
+        on business_hours.account_id = account_settings.account_id
 ),
 
 calendar_bounds as (
@@ -34,8 +34,8 @@ local_days as (
         account_time_zones.account_id,
         account_time_zones.time_zone_name,
         spine.spine_date as local_date
-    from {{ date_spine('(select first_date from calendar_bounds)', '(select last_date from calendar_bounds)') }}
-        as spine
+    from
+        {{ date_spine('(select first_date from calendar_bounds)', '(select last_date from calendar_bounds)') }} as spine
     cross join account_time_zones
 ),
 

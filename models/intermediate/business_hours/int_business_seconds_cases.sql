@@ -1,26 +1,27 @@
 {{ config(materialized='ephemeral') }}
 -- A harness, not a table: it exists so that unit tests can prove the business_seconds_cte macro (see
 -- _business_hours.yml). Each unit test passes its waits in the business_seconds_cases var (a list of
--- {wait_id, account_id, started_at, ended_at}) and mocks the calendar; by default there are no waits, and being
--- ephemeral it is never built in the warehouse.
+-- {wait_id, account_id, started_at, ended_at}, UTC) and mocks the calendar; by default there are no waits, and
+-- being ephemeral it is never built in the warehouse.
+{%- set cases = var('business_seconds_cases', []) %}
 with waits as (
-    {%- for wait in var('business_seconds_cases', []) %}
-        select
-            cast({{ "'" ~ wait.wait_id ~ "'" }} as varchar) as wait_id,
-            cast({{ "'" ~ wait.account_id ~ "'" if wait.account_id is not none else 'null' }} as varchar)
-                as account_id,
-            cast({{ "'" ~ wait.started_at ~ "'" if wait.started_at is not none else 'null' }} as timestamp)
-                as started_at,
-            cast({{ "'" ~ wait.ended_at ~ "'" if wait.ended_at is not none else 'null' }} as timestamp) as ended_at
-        {{ 'union all' if not loop.last }}
-    {%- else %}
-        select
-            cast(null as varchar) as wait_id,
-            cast(null as varchar) as account_id,
-            cast(null as timestamp) as started_at,
-            cast(null as timestamp) as ended_at
-        where false
-    {%- endfor %}
+    select
+        cast(given_waits.wait_id as varchar) as wait_id,
+        cast(given_waits.account_id as varchar) as account_id,
+        cast(given_waits.started_at as timestamp) as started_at,
+        cast(given_waits.ended_at as timestamp) as ended_at
+    from (
+        values
+        {%- for wait in cases or [{}] %}
+            (
+                {%- for column in ['wait_id', 'account_id', 'started_at', 'ended_at'] -%}
+                    {{ 'null' if wait.get(column) is none else "'" ~ wait.get(column) ~ "'" }}
+                    {{- ', ' if not loop.last }}
+                {%- endfor -%}
+            ){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as given_waits (wait_id, account_id, started_at, ended_at)
+    where {{ 'true' if cases else 'false' }}
 ),
 
 business_seconds as (
