@@ -37,10 +37,10 @@
     left join (
         select
             bs_overlapping.{{ key_column }},
-            sum({{ seconds_between(
+            cast(sum({{ seconds_between(
                 'greatest(bs_overlapping.' ~ start_column ~ ', bs_intervals.open_at)',
                 'least(bs_overlapping.' ~ end_column ~ ', bs_intervals.close_at)'
-            ) }}) as business_seconds
+            ) }}) as bigint) as business_seconds
         from {{ relation }} as bs_overlapping
         inner join {{ ref('int_business_intervals') }} as bs_intervals
             on

@@ -134,6 +134,29 @@ resolved as (
             else 'pending'
         end as resolution_status
     from conversations
+),
+
+resolved_only as (
+    select * from resolved
+    where resolution_status = 'resolved'
+),
+
+business_first_replies as (
+    {{ business_seconds_cte(
+        'resolved', 'conversation_id', 'account_id', 'first_customer_message_at', 'first_human_reply_at'
+    ) }}
+),
+
+business_resolutions as (
+    {{ business_seconds_cte(
+        'resolved_only', 'conversation_id', 'account_id', 'first_customer_message_at', 'last_human_reply_at'
+    ) }}
+),
+
+business_handling as (
+    {{ business_seconds_cte(
+        'resolved_only', 'conversation_id', 'account_id', 'first_human_reply_at', 'last_human_reply_at'
+    ) }}
 )
 
 select
@@ -158,6 +181,7 @@ select
     resolved.first_reply_agent,
     {{ seconds_between('resolved.first_customer_message_at', 'resolved.first_human_reply_at') }}
         as first_reply_seconds,
+    business_first_replies.business_seconds as first_reply_business_seconds,
     resolved.first_any_reply_at,
     {{ seconds_between('resolved.first_customer_message_at', 'resolved.first_any_reply_at') }}
         as first_any_reply_seconds,
@@ -179,10 +203,12 @@ select
         when resolved.resolution_status = 'resolved'
             then {{ seconds_between('resolved.first_customer_message_at', 'resolved.last_human_reply_at') }}
     end as resolution_seconds,
+    business_resolutions.business_seconds as resolution_business_seconds,
     case
         when resolved.resolution_status = 'resolved'
             then {{ seconds_between('resolved.first_human_reply_at', 'resolved.last_human_reply_at') }}
     end as elapsed_handle_seconds,
+    business_handling.business_seconds as elapsed_handle_business_seconds,
     case
         when resolved.resolution_status != 'resolved' or resolved.initiated_by != 'customer' then null
         when {{ seconds_between('resolved.last_human_reply_at', 'resolved.as_of_at') }} < {{ fcr_seconds }} then null
@@ -201,4 +227,7 @@ select
     escalations.conversation_id is not null as is_escalated_to_private,
     resolved.next_customer_contact_at
 from resolved
+inner join business_first_replies on resolved.conversation_id = business_first_replies.conversation_id
+left join business_resolutions on resolved.conversation_id = business_resolutions.conversation_id
+left join business_handling on resolved.conversation_id = business_handling.conversation_id
 left join escalations on resolved.conversation_id = escalations.conversation_id

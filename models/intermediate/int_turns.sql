@@ -47,37 +47,48 @@ brand_messages as (
         sent_at
     from messages
     where is_brand_message
+),
+
+turns as (
+    select
+        customer_turns.conversation_id || '/' || cast(customer_turns.human_replies_before as varchar) as turn_id,
+        customer_turns.conversation_id,
+        customer_turns.account_id,
+        customer_turns.channel,
+        customer_turns.is_private,
+        conversation_starts.initiated_by,
+        row_number() over (
+            partition by customer_turns.conversation_id order by customer_turns.started_at
+        ) as turn_number,
+        customer_turns.customer_message_count,
+        customer_turns.started_at,
+        customer_turns.last_customer_message_at,
+        human_replies.sent_at as replied_at,
+        human_replies.message_key as reply_message_key,
+        human_replies.agent_name as replied_by_agent,
+        brand_messages.sent_at as any_reply_at
+    from customer_turns
+    inner join conversation_starts
+        on customer_turns.conversation_id = conversation_starts.conversation_id
+    left join human_replies
+        on
+            customer_turns.conversation_id = human_replies.conversation_id
+            and customer_turns.human_replies_before + 1 = human_replies.reply_number
+    left join brand_messages
+        on
+            customer_turns.conversation_id = brand_messages.conversation_id
+            and customer_turns.brand_messages_before + 1 = brand_messages.brand_message_number
+),
+
+business_waits as (
+    {{ business_seconds_cte('turns', 'turn_id', 'account_id', 'started_at', 'replied_at') }}
 )
 
 select
-    customer_turns.conversation_id || '/' || cast(customer_turns.human_replies_before as varchar) as turn_id,
-    customer_turns.conversation_id,
-    customer_turns.account_id,
-    customer_turns.channel,
-    customer_turns.is_private,
-    conversation_starts.initiated_by,
-    row_number() over (
-        partition by customer_turns.conversation_id order by customer_turns.started_at
-    ) as turn_number,
-    customer_turns.customer_message_count,
-    customer_turns.started_at,
-    customer_turns.last_customer_message_at,
-    human_replies.sent_at as replied_at,
-    human_replies.message_key as reply_message_key,
-    human_replies.agent_name as replied_by_agent,
-    {{ seconds_between('customer_turns.started_at', 'human_replies.sent_at') }} as wait_seconds,
-    {{ seconds_between('customer_turns.last_customer_message_at', 'human_replies.sent_at') }}
-        as wait_from_last_message_seconds,
-    brand_messages.sent_at as any_reply_at,
-    {{ seconds_between('customer_turns.started_at', 'brand_messages.sent_at') }} as any_reply_wait_seconds
-from customer_turns
-inner join conversation_starts
-    on customer_turns.conversation_id = conversation_starts.conversation_id
-left join human_replies
-    on
-        customer_turns.conversation_id = human_replies.conversation_id
-        and customer_turns.human_replies_before + 1 = human_replies.reply_number
-left join brand_messages
-    on
-        customer_turns.conversation_id = brand_messages.conversation_id
-        and customer_turns.brand_messages_before + 1 = brand_messages.brand_message_number
+    turns.*,
+    {{ seconds_between('turns.started_at', 'turns.replied_at') }} as wait_seconds,
+    business_waits.business_seconds as wait_business_seconds,
+    {{ seconds_between('turns.last_customer_message_at', 'turns.replied_at') }} as wait_from_last_message_seconds,
+    {{ seconds_between('turns.started_at', 'turns.any_reply_at') }} as any_reply_wait_seconds
+from turns
+inner join business_waits on turns.turn_id = business_waits.turn_id

@@ -9,6 +9,7 @@ select
     first_customer_message_at,
     first_human_reply_at as first_agent_reply_at,
     first_reply_seconds,
+    first_reply_business_seconds,
     first_human_reply_at is not null as is_answered,
     response_status,
     observed_seconds,

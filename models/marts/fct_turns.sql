@@ -33,6 +33,7 @@ select
     replied_by_agent,
     replied_at is not null as is_answered,
     wait_seconds,
+    wait_business_seconds,
     wait_from_last_message_seconds,
     any_reply_at,
     any_reply_wait_seconds,

@@ -16,6 +16,7 @@ select
     {{ percentile('wait_seconds', 0.5) }} as reply_seconds_median,
     {{ percentile('wait_seconds', 0.9) }} as reply_seconds_p90,
     avg(wait_seconds) as reply_seconds_mean,
+    {{ percentile('wait_business_seconds', 0.5) }} as reply_business_seconds_median,
     {{ percentile('case when is_first_reply_turn then wait_seconds end', 0.5) }} as first_reply_seconds_median,
     avg(case when is_first_reply_turn then wait_seconds end) as first_reply_seconds_mean,
     count(case when wait_seconds <= 15 * 60 then 1 end) as replies_within_15m,

@@ -43,6 +43,9 @@ conversation_days as (
         {{ percentile('first_reply_seconds', 0.9) }}
             as first_reply_seconds_p90,
         avg(first_reply_seconds) as first_reply_seconds_mean,
+        {{ percentile('first_reply_business_seconds', 0.5) }} as first_reply_business_seconds_median,
+        {{ percentile('first_reply_business_seconds', 0.9) }} as first_reply_business_seconds_p90,
+        avg(first_reply_business_seconds) as first_reply_business_seconds_mean,
         {{ percentile('first_any_reply_seconds', 0.5) }}
             as first_any_reply_seconds_median,
         {{ service_level_counts(15, 'answered_within_15m', 'offered_15m', 'answered_within_15m_share') }},
@@ -53,6 +56,7 @@ conversation_days as (
         {{ percentile('resolution_seconds', 0.5) }}
             as resolution_seconds_median,
         avg(resolution_seconds) as resolution_seconds_mean,
+        {{ percentile('resolution_business_seconds', 0.5) }} as resolution_business_seconds_median,
         count(case when is_first_contact_resolution is not null then 1 end)
             as fcr_eligible_conversations,
         count(case when is_first_contact_resolution then 1 end) as fcr_conversations,
@@ -82,6 +86,8 @@ turn_days as (
         {{ percentile('turns.wait_seconds', 0.5) }} as reply_seconds_median,
         {{ percentile('turns.wait_seconds', 0.9) }} as reply_seconds_p90,
         avg(turns.wait_seconds) as reply_seconds_mean,
+        {{ percentile('turns.wait_business_seconds', 0.5) }} as reply_business_seconds_median,
+        avg(turns.wait_business_seconds) as reply_business_seconds_mean,
         {{ percentile('case when turns.turn_number > 1 then turns.wait_seconds end', 0.5) }}
             as next_reply_seconds_median,
         avg(case when turns.turn_number > 1 then turns.wait_seconds end) as next_reply_seconds_mean
@@ -103,6 +109,9 @@ select
     conversation_days.first_reply_seconds_median,
     conversation_days.first_reply_seconds_p90,
     conversation_days.first_reply_seconds_mean,
+    conversation_days.first_reply_business_seconds_median,
+    conversation_days.first_reply_business_seconds_p90,
+    conversation_days.first_reply_business_seconds_mean,
     conversation_days.first_any_reply_seconds_median,
     coalesce(conversation_days.answered_within_15m, 0) as answered_within_15m,
     coalesce(conversation_days.offered_15m, 0) as offered_15m,
@@ -115,12 +124,15 @@ select
     turn_days.reply_seconds_median,
     turn_days.reply_seconds_p90,
     turn_days.reply_seconds_mean,
+    turn_days.reply_business_seconds_median,
+    turn_days.reply_business_seconds_mean,
     turn_days.next_reply_seconds_median,
     turn_days.next_reply_seconds_mean,
     coalesce(conversation_days.resolved_conversations, 0) as resolved_conversations,
     coalesce(conversation_days.resolution_pending_conversations, 0) as resolution_pending_conversations,
     conversation_days.resolution_seconds_median,
     conversation_days.resolution_seconds_mean,
+    conversation_days.resolution_business_seconds_median,
     coalesce(conversation_days.fcr_eligible_conversations, 0) as fcr_eligible_conversations,
     coalesce(conversation_days.fcr_conversations, 0) as fcr_conversations,
     conversation_days.fcr_rate,
