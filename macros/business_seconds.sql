@@ -7,7 +7,7 @@
             {{ business_seconds_cte('turns', 'turn_id', 'account_id', 'started_at', 'replied_at') }}
         )
 
-    Returns one row per input row, with two columns: <key_column> (same name) and business_seconds (integer):
+    Returns one row per input row, with two columns: <key_column> (same name) and business_seconds (bigint):
     - null when start or end is null (e.g. a wait not answered yet: pass coalesce(replied_at, as_of) to age it);
     - 0 when end <= start;
     - the calendar seconds from start to end for an account with no business hours (open 24/7; also a null

@@ -23,9 +23,11 @@ account_time_zones as (
 
 calendar_bounds as (
     select
-        cast(min(sent_at) as date) - 1 as first_date,
-        cast(greatest(max(sent_at), {{ as_of_timestamp() }}) as date)
-        + {{ var('business_calendar_horizon_days', 400) }} as last_date
+        {{ add_days('cast(min(sent_at) as date)', -1) }} as first_date,
+        {{ add_days(
+            'cast(greatest(max(sent_at), ' ~ as_of_timestamp() ~ ') as date)',
+            var('business_calendar_horizon_days', 400)
+        ) }} as last_date
     from {{ ref('stg_messages') }}
 ),
 
