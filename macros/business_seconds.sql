@@ -16,9 +16,10 @@
       least(end, close_at)), 0 if none overlaps (e.g. a reply before opening time).
     key_column must identify the rows of the relation (the overlaps are summed per key). Timestamps are UTC.
 
-    The overlap join is an equality on the account plus two inequalities (open_at < end and close_at > start), so
-    the engine runs it as a hash or range join (IEJoin) over intervals, never a minute spine: its cost grows with
-    waits x intervals per account, not with the minutes waited. -#}
+    The overlap join is an equality on the account plus two inequalities (open_at < end and close_at > start), over
+    intervals, never a minute spine. DuckDB plans it as a hash join on the account that checks the inequalities
+    while probing (cost ~ waits x intervals per account, not the minutes waited: about 1 s for 1M waits against 2
+    years of intervals on 2 cores); with `set prefer_range_joins = true` it runs an IEJoin instead. -#}
 {% macro business_seconds_cte(relation, key_column, account_column, start_column, end_column) -%}
     select
         bs_waits.{{ key_column }},

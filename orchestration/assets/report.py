@@ -9,10 +9,12 @@ SUMMARY_SQL = """
 select
     account_id,
     channel,
-    sum(threads) as threads,
-    sum(answered_threads) as answered,
-    round(100.0 * sum(answered_threads) / sum(threads), 1) as response_rate_pct,
-    round(100.0 * sum(answered_within_60m) / sum(threads), 1) as within_60m_pct,
+    sum(conversations) as conversations,
+    sum(answered_conversations) as answered,
+    round(100.0 * sum(answered_conversations) / nullif(sum(answered_conversations + unanswered_conversations), 0), 1)
+        as response_rate_pct,
+    round(100.0 * sum(answered_within_60m) / nullif(sum(offered_60m), 0), 1) as within_60m_pct,
+    sum(resolved_conversations) as resolved,
     min(activity_date) as first_day,
     max(activity_date) as last_day
 from marts.kpi_daily
@@ -27,7 +29,7 @@ group by account_id, channel
 
 
 def kpi_summary_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
-    """One dict per account x channel: threads, answered, response rate, share within 60 min, median FRT."""
+    """One dict per account x channel: conversations, answered, response rate, share within 60 min, median FRT."""
     medians = {(a, c): m for a, c, m in con.execute(MEDIAN_SQL).fetchall()}
     cursor = con.execute(SUMMARY_SQL)
     names = [d[0] for d in cursor.description]
@@ -40,7 +42,7 @@ def kpi_summary_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
 def format_summary(rows: list[dict[str, object]]) -> str:
     """A plain-text table for the terminal."""
     if not rows:
-        return "No customer-started threads in the warehouse yet."
+        return "No customer-initiated conversations in the warehouse yet."
     headers = list(rows[0])
     cells = [[("" if r[h] is None else str(r[h])) for h in headers] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
@@ -56,7 +58,7 @@ def format_summary(rows: list[dict[str, object]]) -> str:
     deps=[dg.AssetKey(["marts", "kpi_daily"]), dg.AssetKey(["marts", "fct_first_replies"])],
     kinds={"duckdb"},
     pool="warehouse",
-    description="Per account and channel: threads, response rate, share answered within 60 min, median FRT.",
+    description="Per account and channel: conversations, response rate, share answered within 60 min, median FRT.",
 )
 def kpi_summary(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect(read_only=True) as con:

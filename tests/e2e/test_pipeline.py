@@ -50,36 +50,114 @@ def test_first_replies_match_the_hand_computed_times(built):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         got = con.execute(
             """
-            select thread_id, account_id, first_customer_message_at, first_agent_reply_at, first_reply_seconds,
+            select conversation_id, account_id, first_customer_message_at, first_agent_reply_at,
+                   first_reply_seconds, first_reply_business_seconds, response_status, first_reply_agent,
                    first_customer_message_date
-            from marts.fct_first_replies order by thread_id
+            from marts.fct_first_replies order by conversation_id
             """
         ).fetchall()
     d = datetime
     assert got == [
-        ("facebook:c10", "northwind_fb", d(2024, 3, 5, 12), d(2024, 3, 5, 12, 45), 2700, date(2024, 3, 5)),
         (
-            "facebook:northwind_fb:dm1",
+            "facebook:c10#1",
+            "northwind_fb",
+            d(2024, 3, 5, 12),
+            d(2024, 3, 5, 12, 45),
+            2700,
+            2700,
+            "answered",
+            "a1",
+            date(2024, 3, 5),
+        ),
+        (
+            "facebook:northwind_fb:u1#1",
             "northwind_fb",
             d(2024, 3, 4, 23, 30),
             d(2024, 3, 5, 0, 15),
             2700,
+            2700,
+            "answered",
+            "a1",
             date(2024, 3, 4),
         ),
         (
-            "facebook:northwind_fb:dm2",
+            "facebook:northwind_fb:u2#1",
             "northwind_fb",
             d(2024, 3, 5, 9),
             d(2024, 3, 5, 9),
             0,
+            0,
+            "answered",
+            "a2",
             date(2024, 3, 5),
         ),
-        ("facebook:northwind_fb:dm3", "northwind_fb", d(2024, 3, 5, 20), None, None, date(2024, 3, 5)),
-        ("twitter:100", "NorthwindCare", d(2024, 3, 4, 15), d(2024, 3, 4, 15, 10), 600, date(2024, 3, 4)),
-        ("twitter:200", "NorthwindCare", d(2024, 3, 4, 16), d(2024, 3, 4, 17, 30), 5400, date(2024, 3, 4)),
-        ("twitter:300", "NorthwindCare", d(2024, 3, 5, 3), None, None, date(2024, 3, 4)),
-        ("twitter:500", "NorthwindCare", d(2024, 3, 5, 14), d(2024, 3, 5, 14, 0, 30), 30, date(2024, 3, 5)),
-        ("twitter:600", "NorthwindCare", d(2024, 3, 5, 15), d(2024, 3, 5, 15, 20), 1200, date(2024, 3, 5)),
+        (
+            "facebook:northwind_fb:u4#1",
+            "northwind_fb",
+            d(2024, 3, 5, 20),
+            None,
+            None,
+            None,
+            "pending",
+            None,
+            date(2024, 3, 5),
+        ),
+        # NorthwindCare opens Mon-Fri 09:00-17:00 New York time (14:00-22:00 UTC in early March)
+        (
+            "twitter:100#1",
+            "NorthwindCare",
+            d(2024, 3, 4, 15),
+            d(2024, 3, 4, 15, 10),
+            600,
+            600,
+            "answered",
+            "JK",
+            date(2024, 3, 4),
+        ),
+        (
+            "twitter:200#1",
+            "NorthwindCare",
+            d(2024, 3, 4, 16),
+            d(2024, 3, 4, 17, 30),
+            5400,
+            5400,
+            "answered",
+            "JK",
+            date(2024, 3, 4),
+        ),
+        (
+            "twitter:300#1",
+            "NorthwindCare",
+            d(2024, 3, 5, 3),
+            None,
+            None,
+            None,
+            "pending",
+            None,
+            date(2024, 3, 4),
+        ),
+        (
+            "twitter:500#1",
+            "NorthwindCare",
+            d(2024, 3, 5, 14),
+            d(2024, 3, 5, 14, 0, 30),
+            30,
+            30,
+            "answered",
+            "JK",
+            date(2024, 3, 5),
+        ),
+        (
+            "twitter:600#1",
+            "NorthwindCare",
+            d(2024, 3, 5, 15),
+            d(2024, 3, 5, 15, 20),
+            1200,
+            1200,
+            "answered",
+            "Anna",
+            date(2024, 3, 5),
+        ),
     ]
 
 
@@ -88,10 +166,11 @@ def test_kpi_daily_matches_the_hand_computed_figures(built):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         got = con.execute(
             """
-            select account_id, channel, activity_date, threads, answered_threads, round(response_rate, 4),
+            select account_id, channel, activity_date, conversations, agent_initiated_conversations,
+                   answered_conversations, pending_conversations, round(response_rate, 4),
                    first_reply_seconds_median, first_reply_seconds_p90, first_reply_seconds_mean,
-                   answered_within_15m, answered_within_60m,
-                   round(answered_within_15m_share, 4), round(answered_within_60m_share, 4)
+                   answered_within_15m, offered_15m, answered_within_60m, offered_60m,
+                   customer_turns, answered_turns, reply_seconds_median, reply_seconds_mean
             from marts.kpi_daily order by all
             """
         ).fetchall()
@@ -101,33 +180,104 @@ def test_kpi_daily_matches_the_hand_computed_figures(built):
             "twitter",
             date(2024, 3, 4),
             3,
+            0,
             2,
-            0.6667,
+            1,
+            1.0,
             3000.0,
             4920.0,
             3000.0,
             1,
+            3,
             1,
-            0.3333,
-            0.3333,
+            3,
+            4,
+            3,
+            600.0,
+            2100.0,
         ),
-        ("NorthwindCare", "twitter", date(2024, 3, 5), 2, 2, 1.0, 615.0, 1083.0, 615.0, 1, 2, 0.5, 1.0),
-        ("northwind_fb", "facebook", date(2024, 3, 4), 1, 1, 1.0, 2700.0, 2700.0, 2700.0, 0, 1, 0.0, 1.0),
+        (
+            "NorthwindCare",
+            "twitter",
+            date(2024, 3, 5),
+            2,
+            1,
+            2,
+            0,
+            1.0,
+            615.0,
+            1083.0,
+            615.0,
+            1,
+            2,
+            2,
+            2,
+            2,
+            2,
+            615.0,
+            615.0,
+        ),
+        (
+            "northwind_fb",
+            "facebook",
+            date(2024, 3, 4),
+            1,
+            0,
+            1,
+            0,
+            1.0,
+            2700.0,
+            2700.0,
+            2700.0,
+            0,
+            1,
+            1,
+            1,
+            1,
+            1,
+            2700.0,
+            2700.0,
+        ),
         (
             "northwind_fb",
             "facebook",
             date(2024, 3, 5),
             3,
+            0,
             2,
-            0.6667,
+            1,
+            1.0,
             1350.0,
             2430.0,
             1350.0,
             1,
             2,
-            0.3333,
-            0.6667,
+            2,
+            2,
+            4,
+            2,
+            1350.0,
+            1350.0,
         ),
+    ]
+
+
+def test_agents_are_credited_by_sign_off_or_agent_id(built):
+    _, warehouse, _ = built
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        got = con.execute(
+            """
+            select account_id, agent, activity_date, replies, first_replies, reply_seconds_median
+            from marts.kpi_agent_daily order by all
+            """
+        ).fetchall()
+    assert got == [
+        ("NorthwindCare", "Anna", date(2024, 3, 4), 1, 0, 300.0),
+        ("NorthwindCare", "Anna", date(2024, 3, 5), 1, 1, 1200.0),
+        ("NorthwindCare", "JK", date(2024, 3, 4), 2, 2, 3000.0),
+        ("NorthwindCare", "JK", date(2024, 3, 5), 1, 1, 30.0),
+        ("northwind_fb", "a1", date(2024, 3, 5), 2, 2, 2700.0),
+        ("northwind_fb", "a2", date(2024, 3, 5), 1, 1, 0.0),
     ]
 
 

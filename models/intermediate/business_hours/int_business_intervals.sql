@@ -71,9 +71,10 @@ utc_intervals as (
     from local_intervals
 ),
 
--- An interval made empty by a DST switch (opening and closing inside the skipped hour) is dropped; intervals that
--- overlap (overlapping rows in the seed, or a time in the skipped hour read one hour later) are merged, so that
--- each instant is counted once.
+-- A time in the hour skipped by a DST switch is read one hour later (macro local_to_utc): an interval this leaves
+-- empty or reversed (02:00-03:00, 02:30-03:00 on a spring-forward night) is dropped, and intervals that overlap
+-- (overlapping rows in the seed, or 01:00-02:30 then 03:00-05:00 that night) are merged, so that each instant is
+-- counted once. Adjacent intervals (a shift ending at 24:00, the next one starting at 00:00) stay apart.
 ordered_intervals as (
     select
         *,
