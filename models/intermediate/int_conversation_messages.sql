@@ -66,16 +66,16 @@ classified as (
         case
             when scoped.author_role = 'agent' and automated.message_key is null
                 then coalesce(
-                    scoped.agent_id,
-                    nullif(
+                        scoped.agent_id,
+                        nullif(
                         {{ regex_extract(
                             'scoped.text',
                             "coalesce(accounts.signoff_regex, '" ~ (var('default_signoff_regex') | replace("'", "''")) ~ "')",
                             1
                         ) }},
-                        ''
+                            ''
+                        )
                     )
-                )
         end as agent_name
     from scoped
     left join automated on scoped.message_key = automated.message_key

@@ -89,11 +89,11 @@ conversations as (
         dm_requests.conversation_id is not null as has_dm_request,
         -- the same customer's next conversation with the account on the same channel (any thread or DM)
         case when message_summary.customer_id is not null
-            then min(message_summary.first_customer_message_at) over (
-                partition by message_summary.account_id, message_summary.channel, message_summary.customer_id
-                order by message_summary.started_at, message_summary.conversation_id
-                rows between 1 following and unbounded following
-            )
+                then min(message_summary.first_customer_message_at) over (
+                        partition by message_summary.account_id, message_summary.channel, message_summary.customer_id
+                        order by message_summary.started_at, message_summary.conversation_id
+                        rows between 1 following and unbounded following
+                    )
         end as next_customer_contact_at,
         as_of.as_of_at
     from message_summary
@@ -104,17 +104,18 @@ conversations as (
 ),
 
 escalations as (
-    select distinct public.conversation_id
-    from conversations as public
-    inner join conversations as private
+    select distinct public_conversations.conversation_id
+    from conversations as public_conversations
+    inner join conversations as private_conversations
         on
-            public.account_id = private.account_id
-            and public.channel = private.channel
-            and public.customer_id = private.customer_id
-            and private.is_private
-            and private.started_at >= public.started_at
-            and {{ seconds_between('public.last_message_at', 'private.started_at') }} <= {{ escalation_seconds }}
-    where not public.is_private
+            public_conversations.account_id = private_conversations.account_id
+            and public_conversations.channel = private_conversations.channel
+            and public_conversations.customer_id = private_conversations.customer_id
+            and private_conversations.is_private
+            and public_conversations.started_at <= private_conversations.started_at
+            and {{ seconds_between('public_conversations.last_message_at', 'private_conversations.started_at') }}
+            <= {{ escalation_seconds }}
+    where not public_conversations.is_private
 ),
 
 resolved as (

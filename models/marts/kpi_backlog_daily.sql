@@ -52,8 +52,8 @@ waiting as (
         on
             days.account_id = turns.account_id
             and days.channel = turns.channel
-            and turns.started_at <= days.snapshot_at
-            and (turns.replied_at is null or turns.replied_at > days.snapshot_at)
+            and days.snapshot_at >= turns.started_at
+            and (turns.replied_at is null or days.snapshot_at < turns.replied_at)
 )
 
 select
@@ -63,7 +63,11 @@ select
     days.snapshot_at,
     count(distinct waiting.conversation_id) as conversations_waiting,
     count(waiting.conversation_id) as turns_waiting,
-    count(distinct case when waiting.waiting_seconds > {{ var('response_window_hours') }} * 3600 then waiting.conversation_id end)
+    count(
+        distinct case
+            when waiting.waiting_seconds > {{ var('response_window_hours') }} * 3600 then waiting.conversation_id
+        end
+    )
         as conversations_waiting_over_window,
     max(waiting.waiting_seconds) as oldest_waiting_seconds
 from days

@@ -17,8 +17,12 @@ hours as (
     select
         weekdays.iso_weekday,
         day_hours.local_hour
-    from (values {% for d in range(1, 8) %}({{ d }}){{ ", " if not loop.last }}{% endfor %}) as weekdays (iso_weekday)
-    cross join (values {% for h in range(24) %}({{ h }}){{ ", " if not loop.last }}{% endfor %}) as day_hours (local_hour)
+    from (values (1), (2), (3), (4), (5), (6), (7)) as weekdays (iso_weekday)
+    cross join (
+        values
+        (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11),
+        (12), (13), (14), (15), (16), (17), (18), (19), (20), (21), (22), (23)
+    ) as day_hours (local_hour)
 ),
 
 account_channels as (
@@ -46,7 +50,7 @@ message_counts as (
         extract(hour from local_sent_at) as local_hour,
         count(*) as customer_messages
     from message_hours
-    group by 1, 2, 3, 4
+    group by account_id, channel, {{ iso_weekday('local_sent_at') }}, extract(hour from local_sent_at)
 ),
 
 conversation_hours as (

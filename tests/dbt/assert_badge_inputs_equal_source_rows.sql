@@ -20,7 +20,10 @@ with recount as (
     group by badge.account_id, badge.channel, badge.activity_date
 )
 
-select badge.account_id, badge.channel, badge.activity_date
+select
+    badge.account_id,
+    badge.channel,
+    badge.activity_date
 from {{ ref('kpi_badge_daily') }} as badge
 inner join recount
     on
