@@ -341,3 +341,14 @@ def test_loading_the_same_files_again_changes_no_mart(built, tmp_path):
         mp.setenv("SOCIAL_CARE_WAREHOUSE", str(warehouse))
         assert build(instance=dg.DagsterInstance.ephemeral()).success
     assert snapshot(warehouse) == before
+
+
+def test_readme_queries_run_on_the_marts(built):
+    """Every ```sql block of the README runs against a built warehouse (the marts and columns it names exist)."""
+    _, warehouse, _ = built
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    queries = [block.split("```", 1)[0] for block in readme.split("```sql\n")[1:]]
+    assert len(queries) >= 4
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for query in queries:
+            con.execute(query).fetchall()
