@@ -15,7 +15,7 @@ as_of as (
 localized as (
     select
         conversations.*,
-        coalesce(accounts.timezone, '{{ var("default_timezone") }}') as account_timezone
+        {{ account_timezone('accounts.timezone') }} as account_timezone
     from conversations
     left join accounts on conversations.account_id = accounts.account_id
 )

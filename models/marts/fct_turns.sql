@@ -11,7 +11,7 @@ accounts as (
 localized as (
     select
         turns.*,
-        coalesce(accounts.timezone, '{{ var("default_timezone") }}') as account_timezone
+        {{ account_timezone('accounts.timezone') }} as account_timezone
     from turns
     left join accounts on turns.account_id = accounts.account_id
 )

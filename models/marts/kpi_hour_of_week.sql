@@ -36,7 +36,7 @@ message_hours as (
     select
         messages.account_id,
         messages.channel,
-        {{ utc_to_local('messages.sent_at', "coalesce(accounts.timezone, '" ~ var('default_timezone') ~ "')") }}
+        {{ utc_to_local('messages.sent_at', account_timezone('accounts.timezone')) }}
             as local_sent_at
     from messages
     left join accounts on messages.account_id = accounts.account_id

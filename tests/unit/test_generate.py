@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from orchestration.generate import generate, main
+from orchestration.parsers.messages import COLUMNS
 
 N = 3000
 DAYS = 14
@@ -21,19 +22,7 @@ START = date(2024, 3, 1)
 START_SQL = "TIMESTAMPTZ '2024-03-01 00:00:00+00'"
 END_SQL = f"({START_SQL} + INTERVAL {DAYS} DAY)"
 TWCS_HEADER = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id"
-CANONICAL_COLUMNS = [
-    "message_id",
-    "thread_id",
-    "parent_message_id",
-    "channel",
-    "account_id",
-    "author_id",
-    "author_role",
-    "is_private",
-    "sent_at",
-    "text",
-    "agent_id",
-]
+CANONICAL_COLUMNS = list(COLUMNS)  # the canonical format, as the parser reads it
 
 
 @pytest.fixture(scope="module")

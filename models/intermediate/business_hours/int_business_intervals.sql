@@ -15,7 +15,7 @@ holidays as (
 account_time_zones as (
     select distinct
         business_hours.account_id,
-        coalesce(account_settings.timezone, '{{ var("default_timezone") }}') as time_zone_name
+        {{ account_timezone('account_settings.timezone') }} as time_zone_name
     from business_hours
     left join {{ ref('accounts') }} as account_settings
         on business_hours.account_id = account_settings.account_id
