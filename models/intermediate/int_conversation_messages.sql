@@ -1,7 +1,9 @@
 -- Every message (up to as_of) placed in its conversation, classified, and counted along the conversation.
 -- Conversation scope: a public thread; on a private channel, everything between one customer and one account.
 -- Within a scope, a message after at least conversation_gap_hours of silence on both sides starts a new
--- conversation; the role of its first message says who initiated it.
+-- conversation, except a brand message while the customer is waiting (their last message is unanswered): that is a
+-- late reply, and it answers the customer in the current conversation. The role of a conversation's first message
+-- says who initiated it (a brand follow-up after the gap, with nobody waiting, is brand-initiated).
 -- Human reply: an agent message that no automated-author rule (seeds/automated_authors) matches. Bots, auto-replies
 -- and away messages never count as replies to a customer.
 with messages as (
@@ -87,7 +89,12 @@ gaps as (
         *,
         lag(sent_at) over (
             partition by conversation_scope order by sent_at, role_order, message_key
-        ) as previous_message_at
+        ) as previous_message_at,
+        -- is a customer waiting? the last earlier message that is not automated is the customer's
+        last_value(case when not is_automated then author_role end ignore nulls) over (
+            partition by conversation_scope order by sent_at, role_order, message_key
+            rows between unbounded preceding and 1 preceding
+        ) = 'customer' as customer_is_waiting
     from classified
 ),
 
@@ -95,10 +102,10 @@ starts as (
     select
         *,
         case
+            when previous_message_at is null then 1
             when
-                previous_message_at is null
-                or {{ seconds_between('previous_message_at', 'sent_at') }}
-                >= {{ var('conversation_gap_hours') }} * 3600
+                {{ seconds_between('previous_message_at', 'sent_at') }} >= {{ var('conversation_gap_hours') }} * 3600
+                and (author_role = 'customer' or not coalesce(customer_is_waiting, false))
                 then 1
             else 0
         end as starts_conversation

@@ -1,5 +1,6 @@
 -- Backlog: at the end of each local day (or at as_of, for the day that holds it), the conversations waiting for a
--- human reply: a customer turn had started and no human had answered it yet. One row per account x channel x day
+-- human reply: a customer turn had started and no human had answered it yet (a conversation has at most one such
+-- turn: later customer messages join it). One row per account x channel x day
 -- from the account's first customer turn to as_of.
 with turns as (
     select * from {{ ref('fct_turns') }}
@@ -62,10 +63,9 @@ select
     days.activity_date,
     days.snapshot_at,
     count(distinct waiting.conversation_id) as conversations_waiting,
-    count(waiting.conversation_id) as turns_waiting,
     count(
         distinct case
-            when waiting.waiting_seconds > {{ var('response_window_hours') }} * 3600 then waiting.conversation_id
+            when waiting.waiting_seconds >= {{ var('response_window_hours') }} * 3600 then waiting.conversation_id
         end
     )
         as conversations_waiting_over_window,

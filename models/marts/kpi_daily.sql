@@ -42,6 +42,7 @@ conversation_days as (
             as first_reply_seconds_median,
         {{ percentile('first_reply_seconds', 0.9) }}
             as first_reply_seconds_p90,
+        count(first_reply_seconds) as replied_conversations,
         avg(first_reply_seconds) as first_reply_seconds_mean,
         {{ percentile('first_reply_business_seconds', 0.5) }} as first_reply_business_seconds_median,
         {{ percentile('first_reply_business_seconds', 0.9) }} as first_reply_business_seconds_p90,
@@ -108,6 +109,7 @@ select
     conversation_days.response_rate,
     conversation_days.first_reply_seconds_median,
     conversation_days.first_reply_seconds_p90,
+    coalesce(conversation_days.replied_conversations, 0) as replied_conversations,
     conversation_days.first_reply_seconds_mean,
     conversation_days.first_reply_business_seconds_median,
     conversation_days.first_reply_business_seconds_p90,

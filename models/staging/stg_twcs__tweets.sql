@@ -13,8 +13,11 @@ latest as (
 ),
 
 brand_accounts as (
-    select distinct author_id as account_id from latest
+    -- one handle per case-insensitive name, so that a mention matches at most one brand
+    select min(author_id) as account_id
+    from latest
     where not inbound
+    group by lower(author_id)
 )
 
 select

@@ -352,3 +352,30 @@ def test_readme_queries_run_on_the_marts(built):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for query in queries:
             con.execute(query).fetchall()
+
+
+def test_hour_of_week_heatmap_in_local_time(built):
+    """NorthwindCare is in New York (UTC-5 in early March): tweet 100 at 15:00 UTC is Monday 10:00 there."""
+    _, warehouse, _ = built
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        cells = con.execute(
+            "select count(*) from marts.kpi_hour_of_week where account_id = 'NorthwindCare' and channel = 'twitter'"
+        ).fetchone()[0]
+        got = con.execute(
+            """
+            select iso_weekday, local_hour, customer_messages, conversations, answered_conversations,
+                   first_reply_seconds_median
+            from marts.kpi_hour_of_week
+            where account_id = 'NorthwindCare' and (customer_messages > 0 or conversations > 0)
+            order by all
+            """
+        ).fetchall()
+    assert cells == 7 * 24
+    assert got == [
+        (1, 10, 3, 1, 1, 600.0),  # 100, 101 (burst) and 103 (second turn); conversation 100
+        (1, 11, 1, 1, 1, 5400.0),  # 200
+        (1, 22, 1, 1, 0, None),  # 300, sent 03:00 UTC on Tuesday: still Monday night in New York
+        (2, 7, 1, 0, 0, None),  # 401, the customer's answer to the brand's outreach
+        (2, 9, 1, 1, 1, 30.0),  # 500
+        (2, 10, 1, 1, 1, 1200.0),  # 600
+    ]
