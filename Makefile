@@ -39,7 +39,7 @@ run: sample manifest
 lint: setup
 	$(BIN)/ruff check orchestration tests
 	$(BIN)/ruff format --check orchestration tests
-	$(BIN)/sqlfluff lint models macros tests/dbt
+	SOCIAL_CARE_WAREHOUSE=:memory: $(BIN)/sqlfluff lint models macros tests/dbt
 
 format: setup
 	$(BIN)/ruff format orchestration tests
