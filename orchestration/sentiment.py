@@ -1,0 +1,389 @@
+"""Brand sentiment: every customer message scored with VADER (the ``vaderSentiment`` package) into
+``raw.message_sentiment``, keyed like everything downstream (``channel || ':' || message_id``).
+
+Scores are exactly ``SentimentIntensityAnalyzer().polarity_scores(text)``: ``polarity`` is the reference algorithm,
+step for step and operation for operation (the same float arithmetic in the same order, the same quirks), on the
+package's own lexicons, without the reference's repeated work (it lowercases the whole message again for every
+rule it checks and rebuilds the text one character at a time). tests/unit/test_sentiment.py checks it against the
+reference, ``==`` on every value. ``score_texts`` scores each distinct text once, on a pool of processes when the
+batch is large; ``score_new_messages`` scores only the messages whose text is not scored yet, in one transaction.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import string
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import version
+
+import duckdb
+from vaderSentiment.vaderSentiment import (
+    BOOSTER_DICT,
+    C_INCR,
+    N_SCALAR,
+    NEGATE,
+    SPECIAL_CASES,
+    SentimentIntensityAnalyzer,
+)
+
+from orchestration.loader import ensure_raw_schema
+
+Scores = tuple[float, float, float, float]  # compound, pos, neu, neg
+SCORER = f"vaderSentiment {version('vaderSentiment')}"
+TABLE = "raw.message_sentiment"
+COLUMNS = (
+    "message_key varchar, text_hash varchar, compound double, pos double, neu double, neg double, "
+    "scorer varchar, scored_at timestamp"
+)
+# Below this many distinct texts a pool costs more than it saves (starting workers is ~0.1 s).
+PARALLEL_THRESHOLD = 5_000
+CHUNK_SIZE = 2_000
+_PUNCTUATION = string.punctuation
+_NEGATE = frozenset(NEGATE)
+
+
+@cache
+def _analyzer() -> SentimentIntensityAnalyzer:
+    """The reference analyzer (one per process): its lexicons are the ones ``polarity`` uses."""
+    return SentimentIntensityAnalyzer()
+
+
+@cache
+def _lexicons() -> tuple[dict[str, float], dict[str, str]]:
+    """The word lexicon and the emoji lexicon as the reference uses them: only one-character emoji keys can match,
+    since it looks the text up one character at a time."""
+    analyzer = _analyzer()
+    return analyzer.lexicon, {k: v for k, v in analyzer.emojis.items() if len(k) == 1}
+
+
+def reference_scores(text: str) -> Scores:
+    """The reference package's scores, (compound, pos, neu, neg)."""
+    s = _analyzer().polarity_scores(text)
+    return (s["compound"], s["pos"], s["neu"], s["neg"])
+
+
+def _replace_emojis(text: str, emojis: dict[str, str]) -> str:
+    """Each emoji character replaced by its description, a space before it unless one is there already."""
+    out: list[str] = []
+    prev_space = True
+    for ch in text:
+        if ch in emojis:
+            if not prev_space:
+                out.append(" ")
+            out.append(emojis[ch])
+            prev_space = False
+        else:
+            out.append(ch)
+            prev_space = ch == " "
+    return "".join(out)
+
+
+def _strip_punctuation(token: str) -> str:
+    stripped = token.strip(_PUNCTUATION)
+    return token if len(stripped) <= 2 else stripped
+
+
+def _booster(word: str, lower: str, valence: float, is_cap_diff: bool) -> float:
+    """The reference's ``scalar_inc_dec``."""
+    scalar = 0.0
+    if lower in BOOSTER_DICT:
+        scalar = BOOSTER_DICT[lower]
+        if valence < 0:
+            scalar *= -1
+        if word.isupper() and is_cap_diff:
+            if valence > 0:
+                scalar += C_INCR
+            else:
+                scalar -= C_INCR
+    return scalar
+
+
+def _negation(valence: float, lowers: list[str], start_i: int, i: int) -> float:
+    """The reference's ``_negation_check`` (``negated`` of one lowercase word: a NEGATE word or one with n't)."""
+    if start_i == 0:
+        w = lowers[i - 1]
+        if w in _NEGATE or "n't" in w:
+            valence = valence * N_SCALAR
+    elif start_i == 1:
+        w = lowers[i - 2]
+        if w == "never" and (lowers[i - 1] == "so" or lowers[i - 1] == "this"):
+            valence = valence * 1.25
+        elif w == "without" and lowers[i - 1] == "doubt":
+            pass
+        elif w in _NEGATE or "n't" in w:
+            valence = valence * N_SCALAR
+    else:
+        w = lowers[i - 3]
+        if (w == "never" and (lowers[i - 2] == "so" or lowers[i - 2] == "this")) or (
+            lowers[i - 1] == "so" or lowers[i - 1] == "this"
+        ):
+            valence = valence * 1.25
+        elif w == "without" and (lowers[i - 2] == "doubt" or lowers[i - 1] == "doubt"):
+            pass
+        elif w in _NEGATE or "n't" in w:
+            valence = valence * N_SCALAR
+    return valence
+
+
+def _special_idioms(valence: float, lowers: list[str], i: int) -> float:
+    """The reference's ``_special_idioms_check`` (only called with i > 2)."""
+    onezero = f"{lowers[i - 1]} {lowers[i]}"
+    twoonezero = f"{lowers[i - 2]} {lowers[i - 1]} {lowers[i]}"
+    twoone = f"{lowers[i - 2]} {lowers[i - 1]}"
+    threetwoone = f"{lowers[i - 3]} {lowers[i - 2]} {lowers[i - 1]}"
+    threetwo = f"{lowers[i - 3]} {lowers[i - 2]}"
+    for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
+        if seq in SPECIAL_CASES:
+            valence = SPECIAL_CASES[seq]
+            break
+    if len(lowers) - 1 > i:
+        zeroone = f"{lowers[i]} {lowers[i + 1]}"
+        if zeroone in SPECIAL_CASES:
+            valence = SPECIAL_CASES[zeroone]
+    if len(lowers) - 1 > i + 1:
+        zeroonetwo = f"{lowers[i]} {lowers[i + 1]} {lowers[i + 2]}"
+        if zeroonetwo in SPECIAL_CASES:
+            valence = SPECIAL_CASES[zeroonetwo]
+    for n_gram in (threetwoone, threetwo, twoone):
+        if n_gram in BOOSTER_DICT:
+            valence = valence + BOOSTER_DICT[n_gram]
+    return valence
+
+
+def _but(lowers: list[str], sentiments: list[float]) -> list[float]:
+    """The reference's ``_but_check``, quirks included (it finds each value by ``index``, so equal values earlier
+    in the list are the ones rescaled)."""
+    if "but" in lowers:
+        bi = lowers.index("but")
+        for sentiment in sentiments:
+            si = sentiments.index(sentiment)
+            if si < bi:
+                sentiments.pop(si)
+                sentiments.insert(si, sentiment * 0.5)
+            elif si > bi:
+                sentiments.pop(si)
+                sentiments.insert(si, sentiment * 1.5)
+    return sentiments
+
+
+def _score_valence(sentiments: list[float], text: str) -> Scores:
+    """The reference's ``score_valence``, rounded as it rounds."""
+    if sentiments:
+        sum_s = float(sum(sentiments))
+        ep_count = min(text.count("!"), 4)
+        qm_count = text.count("?")
+        qm_amplifier = 0
+        if qm_count > 1:
+            qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
+        punct_emph_amplifier = ep_count * 0.292 + qm_amplifier
+        if sum_s > 0:
+            sum_s += punct_emph_amplifier
+        elif sum_s < 0:
+            sum_s -= punct_emph_amplifier
+        compound = sum_s / math.sqrt((sum_s * sum_s) + 15)
+        if compound < -1.0:
+            compound = -1.0
+        elif compound > 1.0:
+            compound = 1.0
+        pos_sum = 0.0
+        neg_sum = 0.0
+        neu_count = 0
+        for sentiment_score in sentiments:
+            if sentiment_score > 0:
+                pos_sum += float(sentiment_score) + 1
+            if sentiment_score < 0:
+                neg_sum += float(sentiment_score) - 1
+            if sentiment_score == 0:
+                neu_count += 1
+        if pos_sum > math.fabs(neg_sum):
+            pos_sum += punct_emph_amplifier
+        elif pos_sum < math.fabs(neg_sum):
+            neg_sum -= punct_emph_amplifier
+        total = pos_sum + math.fabs(neg_sum) + neu_count
+        pos = math.fabs(pos_sum / total)
+        neg = math.fabs(neg_sum / total)
+        neu = math.fabs(neu_count / total)
+    else:
+        compound = pos = neg = neu = 0.0
+    return (round(compound, 4), round(pos, 3), round(neu, 3), round(neg, 3))
+
+
+def polarity(text: str) -> Scores:
+    """(compound, pos, neu, neg) for one text, equal to the reference's ``polarity_scores``."""
+    lexicon, emojis = _lexicons()
+    # No emoji is ASCII: most messages skip the character-by-character pass.
+    if not text.isascii() and not emojis.keys().isdisjoint(text):
+        text = _replace_emojis(text, emojis)
+    text = text.strip()
+    words = [_strip_punctuation(w) for w in text.split()]
+    lowers = [w.lower() for w in words]
+    n = len(words)
+    caps = sum(1 for w in words if w.isupper())
+    is_cap_diff = 0 < n - caps < n
+    sentiments: list[float] = []
+    for i, lower in enumerate(lowers):
+        # Boosters, "kind of" and words outside the lexicon are neutral (the int 0, as in the reference).
+        if (
+            lower in BOOSTER_DICT
+            or (i < n - 1 and lower == "kind" and lowers[i + 1] == "of")
+            or lower not in lexicon
+        ):
+            sentiments.append(0)
+            continue
+        valence = lexicon[lower]
+        if lower == "no" and i != n - 1 and lowers[i + 1] in lexicon:
+            valence = 0.0
+        if (
+            (i > 0 and lowers[i - 1] == "no")
+            or (i > 1 and lowers[i - 2] == "no")
+            or (i > 2 and lowers[i - 3] == "no" and lowers[i - 1] in ("or", "nor"))
+        ):
+            valence = lexicon[lower] * N_SCALAR
+        if is_cap_diff and words[i].isupper():
+            if valence > 0:
+                valence += C_INCR
+            else:
+                valence -= C_INCR
+        for start_i in range(3):
+            j = i - (start_i + 1)
+            if i > start_i and lowers[j] not in lexicon:
+                s = _booster(words[j], lowers[j], valence, is_cap_diff)
+                if start_i == 1 and s != 0:
+                    s = s * 0.95
+                if start_i == 2 and s != 0:
+                    s = s * 0.9
+                valence = valence + s
+                valence = _negation(valence, lowers, start_i, i)
+                if start_i == 2:
+                    valence = _special_idioms(valence, lowers, i)
+        # The reference's ``_least_check``.
+        if i > 1 and lowers[i - 1] not in lexicon and lowers[i - 1] == "least":
+            if lowers[i - 2] != "at" and lowers[i - 2] != "very":
+                valence = valence * N_SCALAR
+        elif i > 0 and lowers[i - 1] not in lexicon and lowers[i - 1] == "least":
+            valence = valence * N_SCALAR
+        sentiments.append(valence)
+    return _score_valence(_but(lowers, sentiments), text)
+
+
+def _score_chunk(texts: list[str]) -> list[Scores]:
+    return [polarity(t) for t in texts]
+
+
+def _warm_up() -> None:
+    _lexicons()
+
+
+def score_texts(texts: Sequence[str], workers: int = 2) -> list[Scores]:
+    """(compound, pos, neu, neg) for each text, in order, exactly as the reference's ``polarity_scores``.
+
+    Each distinct text is scored once. A large batch is split into chunks scored on ``workers`` processes (each
+    builds its lexicons once; results come back in chunk order); a small one, or ``workers <= 1``, is scored here.
+    """
+    index: dict[str, int] = {}
+    positions = [index.setdefault(t, len(index)) for t in texts]
+    distinct = list(index)
+    if workers <= 1 or len(distinct) < PARALLEL_THRESHOLD:
+        scores = _score_chunk(distinct)
+    else:
+        chunks = [distinct[i : i + CHUNK_SIZE] for i in range(0, len(distinct), CHUNK_SIZE)]
+        # fork: workers start in milliseconds and inherit the lexicons already loaded here.
+        _lexicons()
+        context = multiprocessing.get_context("fork")
+        with context.Pool(min(workers, len(chunks)), initializer=_warm_up) as pool:
+            scores = [s for chunk in pool.imap(_score_chunk, chunks) for s in chunk]
+    return [scores[p] for p in positions]
+
+
+# Customer messages as staging sees them (models/staging): each message's latest loaded version; a tweet that is
+# also delivered in the canonical format is the canonical one. Null text scores as the empty text.
+_CUSTOMER_MESSAGES = """
+with canonical as (
+    select channel, message_id, author_role, text
+    from raw.messages
+    qualify row_number() over (
+            partition by channel, message_id order by _loaded_at desc, _file desc, _row desc
+        ) = 1
+),
+tweets as (
+    select tweet_id, inbound, text
+    from raw.twcs_messages
+    qualify row_number() over (partition by tweet_id order by _loaded_at desc, _file desc, _row desc) = 1
+),
+customer as (
+    select channel || ':' || message_id as message_key, coalesce(text, '') as text
+    from canonical
+    where author_role = 'customer'
+    union all
+    select 'twitter:' || tweet_id as message_key, coalesce(text, '') as text
+    from tweets
+    where inbound and not exists (
+            select 1 from canonical where canonical.channel = 'twitter' and canonical.message_id = tweets.tweet_id
+        )
+)
+select message_key, text, md5(text) as text_hash from customer
+"""
+
+
+def ensure_sentiment_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema, its tables and ``raw.message_sentiment`` if they are not there yet."""
+    ensure_raw_schema(con)
+    con.execute(f"create table if not exists {TABLE} ({COLUMNS})")
+
+
+def score_new_messages(con: duckdb.DuckDBPyConnection, workers: int = 2) -> dict[str, int]:
+    """Score the customer messages whose text (or scorer) has no score yet, drop the scores of messages no longer
+    in raw, in one transaction: ``raw.message_sentiment`` holds one row per customer message, always."""
+    ensure_sentiment_table(con)
+    scored_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"create or replace temp table _sentiment_customer as {_CUSTOMER_MESSAGES}")
+        con.execute(
+            f"""
+            create or replace temp table _sentiment_todo as
+            select c.message_key, c.text, c.text_hash
+            from _sentiment_customer as c
+            left join {TABLE} as s on s.message_key = c.message_key
+            where s.message_key is null or s.text_hash <> c.text_hash or s.scorer is distinct from ?
+            """,
+            [SCORER],
+        )
+        texts = con.execute("select coalesce(list(distinct text), []) from _sentiment_todo").fetchone()[0]
+        scores = score_texts(texts, workers)
+        deleted = con.execute(
+            f"""
+            delete from {TABLE} as s
+            where not exists (select 1 from _sentiment_customer as c where c.message_key = s.message_key)
+            """
+        ).fetchone()[0]
+        con.execute(f"delete from {TABLE} where message_key in (select message_key from _sentiment_todo)")
+        con.execute(
+            f"""
+            insert into {TABLE}
+            select t.message_key, t.text_hash, s.compound, s.pos, s.neu, s.neg, ?, ?
+            from _sentiment_todo as t
+            join (
+                select unnest(?) as text, unnest(?) as compound, unnest(?) as pos, unnest(?) as neu, unnest(?) as neg
+            ) as s on s.text = t.text
+            """,
+            [SCORER, scored_at, texts, *([s[k] for s in scores] for k in range(4))],
+        )
+        total, todo = con.execute(
+            "select (select count(*) from _sentiment_customer), (select count(*) from _sentiment_todo)"
+        ).fetchone()
+        con.execute("drop table _sentiment_customer; drop table _sentiment_todo")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return {
+        "scored": todo,
+        "skipped_already_scored": total - todo,
+        "total_customer_messages": total,
+        "distinct_texts_scored": len(texts),
+        "deleted": deleted,
+    }
