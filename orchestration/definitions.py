@@ -1,13 +1,15 @@
 """The one Dagster entry point: `dagster dev` (pyproject [tool.dagster]) and `python -m orchestration.run` load it.
 
 Assets: ingest (raw/twcs_messages, raw/messages) -> transform (dbt seeds and models, dbt tests as asset checks)
--> report (report/kpi_summary). A nightly schedule and a landing-folder sensor run the whole graph.
+-> report (report/kpi_summary, report/serving_copy, report/kpi_report). A nightly schedule and a landing-folder
+sensor run the whole graph.
 """
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.ingest import messages, twcs_messages
+from orchestration.assets.publish import kpi_report, serving_copy
 from orchestration.assets.report import kpi_summary
 from orchestration.assets.transform import dbt_models, dbt_project
 from orchestration.config import Settings
@@ -47,7 +49,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):
 
 
 defs = dg.Definitions(
-    assets=[twcs_messages, messages, dbt_models, kpi_summary],
+    assets=[twcs_messages, messages, dbt_models, kpi_summary, serving_copy, kpi_report],
     jobs=[build_warehouse],
     schedules=[nightly],
     sensors=[landing_sensor],

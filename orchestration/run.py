@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         ).fetchall()
         rejected = con.execute("select count(*) from raw.rejected_rows").fetchone()[0]
         print("\nKPI summary (all days up to as_of)\n" + format_summary(kpi_summary_rows(con)))
+    folder = WarehouseResource().file().parent
+    print(f"\nReport: {folder / 'kpi_report.html'}\nServing copy for BI tools: {folder / 'serving.duckdb'}")
     if rejected:
         print(f"\n{rejected} rows rejected: select * from raw.rejected_rows")
     for file, error in failed:

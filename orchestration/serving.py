@@ -26,7 +26,6 @@ SCHEMA = "marts"
 SERVING_DB = "serving.duckdb"
 PARQUET_DIR = "serving"
 MANIFEST = "manifest.json"
-_ALIAS = "serving_build"
 
 
 def _ident(name: str) -> str:
@@ -78,7 +77,7 @@ def warehouse_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
 
 
 def _copy_marts(
-    con: duckdb.DuckDBPyConnection, marts: list[tuple[str, str | None]], target: Path
+    con: duckdb.DuckDBPyConnection, marts: list[tuple[str, str | None]], target: Path, alias: str
 ) -> dict[str, int]:
     """Write every mart, with its table and column comments, into the new DuckDB file ``target`` (one
     transaction: one write to disk instead of one per statement). Returns the rows per mart."""
@@ -90,13 +89,13 @@ def _copy_marts(
         """,
         [SCHEMA],
     ).fetchall()
-    con.execute(f"attach {_literal(str(target))} as {_ALIAS} (read_write)")
+    con.execute(f"attach {_literal(str(target))} as {alias} (read_write)")
     try:
         con.begin()
-        con.execute(f"create schema {_ALIAS}.{SCHEMA}")
+        con.execute(f"create schema {alias}.{SCHEMA}")
         rows: dict[str, int] = {}
         for name, comment in marts:
-            qualified = f"{_ALIAS}.{SCHEMA}.{_ident(name)}"
+            qualified = f"{alias}.{SCHEMA}.{_ident(name)}"
             con.execute(f"create table {qualified} as select * from {SCHEMA}.{_ident(name)}")
             if comment:
                 con.execute(f"comment on table {qualified} is {_literal(comment)}")
@@ -108,7 +107,7 @@ def _copy_marts(
         con.rollback()
         raise
     finally:
-        con.execute(f"detach {_ALIAS}")
+        con.execute(f"detach {alias}")
     return rows
 
 
@@ -132,7 +131,8 @@ def publish(warehouse: Path, serving_db: Path | None = None, parquet_dir: Path |
     it) and one Parquet file per mart in ``parquet_dir`` (default: serving/ beside it), with a manifest.json.
 
     Everything is written under temporary names first, then renamed into place (os.replace): a failure before
-    the renames leaves the previous serving copy untouched, and no temporary file is left behind.
+    the renames leaves the previous serving copy untouched, and no temporary file is left behind. Call it with
+    no read-write connection to the warehouse open in this process (DuckDB refuses a second configuration).
     Returns a summary: tables (rows per mart), rows, bytes, parquet_bytes, seconds, as_of, paths."""
     started = time.perf_counter()
     warehouse = Path(warehouse)
@@ -140,8 +140,6 @@ def publish(warehouse: Path, serving_db: Path | None = None, parquet_dir: Path |
     parquet_dir = Path(parquet_dir) if parquet_dir else warehouse.parent / PARQUET_DIR
     if not warehouse.is_file():
         raise FileNotFoundError(f"warehouse not found: {warehouse}")
-    serving_db.parent.mkdir(parents=True, exist_ok=True)
-    parquet_dir.mkdir(parents=True, exist_ok=True)
 
     token = secrets.token_hex(6)
     tmp_db = serving_db.with_name(f"{serving_db.name}.tmp-{token}")
@@ -153,7 +151,9 @@ def publish(warehouse: Path, serving_db: Path | None = None, parquet_dir: Path |
             if not marts:
                 raise ValueError(f"no table in schema {SCHEMA} of {warehouse}: nothing to publish")
             as_of = warehouse_as_of(con)
-            rows = _copy_marts(con, marts, tmp_db)
+            serving_db.parent.mkdir(parents=True, exist_ok=True)
+            parquet_dir.mkdir(parents=True, exist_ok=True)
+            rows = _copy_marts(con, marts, tmp_db, f"serving_build_{token}")
             for name, _ in marts:
                 final = parquet_dir / f"{name}.parquet"
                 tmp = parquet_dir / f"{final.name}.tmp-{token}"

@@ -3,7 +3,10 @@ were computed by hand in tests/fixtures/handmade/README.md."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 from datetime import date, datetime
 from pathlib import Path
 
@@ -348,7 +351,7 @@ def test_readme_queries_run_on_the_marts(built):
     _, warehouse, _ = built
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     queries = [block.split("```", 1)[0] for block in readme.split("```sql\n")[1:]]
-    assert len(queries) >= 4
+    assert len(queries) >= 10
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for query in queries:
             con.execute(query).fetchall()
@@ -379,3 +382,44 @@ def test_hour_of_week_heatmap_in_local_time(built):
         (2, 9, 1, 1, 1, 30.0),  # 500
         (2, 10, 1, 1, 1, 1200.0),  # 600
     ]
+
+
+def test_run_publishes_the_serving_copy_and_the_report(built):
+    _, warehouse, _ = built
+    serving = warehouse.parent / "serving.duckdb"
+    assert (warehouse.parent / "kpi_report.html").stat().st_size > 10_000
+    assert sorted(p.name for p in (warehouse.parent / "serving").glob("*.parquet"))[:2] == [
+        "fct_conversations.parquet",
+        "fct_first_replies.parquet",
+    ]
+    with duckdb.connect(str(serving), read_only=True) as con:
+        published = con.execute("select * from marts.kpi_daily order by all").fetchall()
+        text_columns = con.execute(
+            "select count(*) from duckdb_columns() where schema_name = 'marts' and column_name = 'text'"
+        ).fetchone()[0]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert published == con.execute("select * from marts.kpi_daily order by all").fetchall()
+    assert text_columns == 0
+
+
+def test_dbt_docs_generate_describes_every_mart(built, tmp_path):
+    _, warehouse, _ = built
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "SOCIAL_CARE_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1"}
+    subprocess.run(
+        [shutil.which("dbt") or "dbt", "docs", "generate", "--target-path", str(tmp_path), "--quiet"],
+        cwd=root,
+        env=env,
+        check=True,
+    )
+    catalog = json.loads((tmp_path / "catalog.json").read_text())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    marts = {
+        n["name"]: n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["schema"] == "marts"
+    }
+    assert len(marts) == 10
+    assert all(column["description"] for node in marts.values() for column in node["columns"].values())
+    assert {e["name"] for e in manifest["exposures"].values()} == {"kpi_report", "serving_copy"}
+    assert "model.social_care.kpi_daily" in catalog["nodes"]
