@@ -11,6 +11,7 @@ recorded with status ``failed`` and its error, loads nothing, and does not stop 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -130,6 +131,10 @@ def load_file(
         return _record_failure(con, relative_name, file_hash, fmt, size, str(exc), loaded_at)
     except duckdb.Error as exc:
         return _record_failure(con, relative_name, file_hash, fmt, size, f"cannot parse: {exc}", loaded_at)
+    except Exception as exc:
+        # A parser bug must not stop the run: the file is recorded as failed, with what went wrong.
+        error = f"unexpected error while parsing: {type(exc).__name__}: {exc}"
+        return _record_failure(con, relative_name, file_hash, fmt, size, error, loaded_at)
     try:
         con.execute("begin transaction")
         # A new version of a file replaces the old one: no row of the old version stays behind.
@@ -165,14 +170,20 @@ def load_file(
             ],
         )
         con.execute("commit")
-    except duckdb.Error as exc:
-        con.execute("rollback")
+    except Exception as exc:
+        _rollback(con)
         return _record_failure(con, relative_name, file_hash, fmt, size, f"cannot store: {exc}", loaded_at)
     finally:
         con.execute(
             f"drop table if exists {parsed.parsed_table}; drop table if exists {parsed.rejects_table}"
         )
     return FileResult(relative_name, "loaded", parsed.rows_read, parsed.rows_parsed, parsed.rows_rejected)
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the file's transaction, if one is still open."""
+    with contextlib.suppress(duckdb.Error):  # no transaction is active when it failed before it began
+        con.execute("rollback")
 
 
 def _record_failure(

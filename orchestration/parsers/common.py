@@ -1,4 +1,5 @@
-"""What every parser shares: the result type, the file-level error, and a CSV reader that accounts for every row.
+"""What every parser shares: the result type, the file-level error, a CSV reader that accounts for every row, and
+the rules that need the whole file (duplicate ids, reply cycles).
 
 A parser reads one file into two DuckDB temp tables on the connection it is given:
 
@@ -13,16 +14,21 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 
 # The first tweet was sent on 2006-03-21: anything earlier is a broken timestamp, not a message.
 EARLIEST_MESSAGE_AT = "2006-03-21 00:00:00"
 REJECTS_COLUMNS = "_row bigint, line bigint, reason varchar, raw_record varchar"
+# What reading a (possibly gzipped) file can raise: truncated or corrupt gzip data, I/O errors.
+READ_ERRORS = (OSError, EOFError, zlib.error)
+# A reply cycle's reason lists at most this many of its messages.
+CYCLE_IDS_SHOWN = 20
 
 
 class FileRejected(Exception):
@@ -43,23 +49,51 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def open_text(path: Path) -> io.TextIOWrapper:
-    """Open a file as UTF-8 text (a byte-order mark is dropped), gunzipping ``*.gz``."""
-    raw = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # noqa: SIM115 (returned open)
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+def sql_identifier(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def is_gzip(path: Path) -> bool:
+    return path.suffix.lower() == ".gz"
+
+
+def open_bytes(path: Path) -> BinaryIO:
+    """Open a file for reading bytes, gunzipping ``*.gz``."""
+    return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
+
+
+def read_bytes(path: Path) -> bytes:
+    """The whole (gunzipped) content; unreadable data is a FileRejected."""
+    try:
+        with open_bytes(path) as f:
+            return f.read()
+    except READ_ERRORS as exc:
+        raise FileRejected(f"cannot read file: {exc}") from exc
 
 
 def check_readable(path: Path) -> None:
-    """Reject what is not a non-empty, text file before any parsing."""
+    """Reject what is not a non-empty, text file before any parsing.
+
+    A gzip file is decompressed to its end here: a truncated or corrupt one (DuckDB does not check the CRC) fails
+    as a whole instead of loading part of its rows, or wrong ones.
+    """
     if not path.is_file():
         raise FileRejected("not a regular file")
     if path.stat().st_size == 0:
         raise FileRejected("empty file (0 bytes)")
     try:
-        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
+        with open_bytes(path) as f:
             head = f.read(8192)
-    except (OSError, EOFError) as exc:
+            if is_gzip(path):
+                while f.read(1 << 20):
+                    pass
+    except READ_ERRORS as exc:
+        if is_gzip(path):
+            raise FileRejected(f"corrupt or truncated gzip file: {exc}") from exc
         raise FileRejected(f"cannot read file: {exc}") from exc
+    if not head:
+        raise FileRejected("empty file (0 bytes once decompressed)")
     if b"\x00" in head:
         raise FileRejected("binary file (NUL bytes), not text")
     if not head.strip(b"\xef\xbb\xbf \t\r\n"):
@@ -71,16 +105,33 @@ def read_header(path: Path) -> list[str]:
 
     Only the first line is decoded: a bad byte further down is the business of the row that holds it.
     """
-    with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
-        first = f.readline()
+    try:
+        with open_bytes(path) as f:
+            first = f.readline()
+    except READ_ERRORS as exc:
+        raise FileRejected(f"cannot read file: {exc}") from exc
     try:
         line = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FileRejected(f"header is not UTF-8 text: {exc}") from exc
-    header = next(csv.reader([line.rstrip("\r\n")]), None)
+    try:
+        header = next(csv.reader([line.rstrip("\r\n")]), None)
+    except csv.Error as exc:
+        raise FileRejected(f"unparseable header row: {exc}") from exc
     if not header or not any(name.strip() for name in header):
         raise FileRejected("no header row")
     return [name.strip() for name in header]
+
+
+def insert_rows(
+    con: duckdb.DuckDBPyConnection, table: str, types: Sequence[str], rows: Sequence[Sequence[object]]
+) -> None:
+    """Insert Python rows in one statement (one list per column, unnested side by side)."""
+    if not rows:
+        return
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    select = ", ".join(f"unnest(?::{t}[])" for t in types)
+    con.execute(f"insert into {table} select {select}", columns)
 
 
 def read_csv_accounted(
@@ -94,6 +145,7 @@ def read_csv_accounted(
     Python's csv module, record by record, so that the good records still load and each bad one is kept.
     """
     col_spec = "{" + ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in columns) + "}"
+    con.execute("drop table if exists _csv_reject_errors; drop table if exists _csv_reject_scans")
     try:
         con.execute(
             f"""
@@ -107,21 +159,37 @@ def read_csv_accounted(
             """
         )
     except duckdb.Error:
+        con.execute("drop table if exists _csv_reject_errors; drop table if exists _csv_reject_scans")
         _read_csv_python(con, path, columns, table, rejects)
         return
     # DuckDB reports one error row per problem; a record is rejected once, with all its problems.
     # Rejected records are numbered after the good ones: DuckDB does not tell their position among them.
+    # A quote that is never closed makes DuckDB read on to the next quote of the file (or its end): the lines in
+    # between are part of the rejected record, and the reason says how many there are.
     con.execute(
         f"""
         create or replace temp table {rejects} as
         select
             (select count(*) from {table}) + row_number() over (order by line) as _row,
             line,
-            'unparseable CSV record (' || lower(arg_min(error_type, column_idx)) || '): '
-                || arg_min(error_message, column_idx) as reason,
-            any_value(csv_line) as raw_record
-        from _csv_reject_errors
-        group by line
+            'unparseable CSV record (' || lower(error_type) || '): ' || error_message
+                || case when unclosed_quote and lines > 1
+                    then ' (the record runs over ' || lines || ' lines: a quote that is not closed takes in the '
+                        || 'lines after it)'
+                    else ''
+                end as reason,
+            raw_record
+        from (
+            select
+                line,
+                arg_min(error_type, column_idx) as error_type,
+                arg_min(error_message, column_idx) as error_message,
+                bool_or(error_message ilike '%unterminated quote%') as unclosed_quote,
+                trim(any_value(csv_line), chr(13) || chr(10)) as raw_record,
+                len(string_split(raw_record, chr(10))) as lines
+            from _csv_reject_errors
+            group by line
+        )
         """
     )
     con.execute("drop table if exists _csv_reject_errors; drop table if exists _csv_reject_scans")
@@ -130,45 +198,163 @@ def read_csv_accounted(
 def _read_csv_python(
     con: duckdb.DuckDBPyConnection, path: Path, columns: Sequence[str], table: str, rejects: str
 ) -> None:
+    """Records are rebuilt from physical lines so that one bad record cannot swallow the rest of the file: a
+    record ends at the first line where its quotes balance; a quote that is never closed rejects its own line
+    only. Each line is decoded on its own, so that a byte that is not UTF-8 rejects only its record."""
+    lines = read_bytes(path).split(b"\n")[1:]  # the header is the first physical line
+    n = len(lines)
+    # parity[k]: lines[:k] hold an odd number of quote characters
+    parity = [0] * (n + 1)
+    for k, line in enumerate(lines):
+        parity[k + 1] = parity[k] ^ (line.count(b'"') & 1)
+    # balanced_at[p][k]: the first m >= k with parity[m] == p (n + 1: none)
+    balanced_at = [[n + 1] * (n + 2), [n + 1] * (n + 2)]
+    for m in range(n, -1, -1):
+        balanced_at[0][m], balanced_at[1][m] = balanced_at[0][m + 1], balanced_at[1][m + 1]
+        balanced_at[parity[m]][m] = m
     good: list[tuple[object, ...]] = []
     bad: list[tuple[int, int, str, str]] = []
     width = len(columns)
-    try:
-        with open_text(path) as f:
-            lines = f.read().split("\n")
-    except UnicodeDecodeError as exc:
-        raise FileRejected(f"not UTF-8 text: {exc}") from exc
-    # Records are rebuilt from physical lines so that one bad record cannot swallow the rest of the file.
-    record: list[str] = []
-    start_line = 2
     row = 0
-    for number, line in enumerate(lines[1:], start=2):
-        if not record:
-            start_line = number
-        record.append(line)
-        text = "\n".join(record)
-        if text.count('"') % 2 == 1 and number < len(lines):
-            continue  # a quoted field goes on on the next line
-        record = []
+    start = 0
+    while start < n:
+        first, end = start, balanced_at[parity[start]][start + 1]
+        fields, reason, text = _csv_record(b"\n".join(lines[first:end])) if end <= n else (None, None, "")
+        # A quote that is never closed, or that is closed by a later line in a way that breaks the CSV (a stray
+        # quote pairing with the next quoted field): only its own line is rejected, the next line starts a record.
+        if end > n or (reason is not None and reason.startswith("unparseable") and end - first > 1):
+            end = first + 1
+            fields, reason, text = _csv_record(lines[first])
+            if reason is not None and reason.startswith("unparseable"):
+                reason = "unparseable CSV record: a quote in this line is never closed"
+        start = end
         if not text.strip("\r"):
             continue
         row += 1
-        try:
-            fields = next(csv.reader([text.removesuffix("\r")], strict=True))
-        except csv.Error as exc:
-            bad.append((row, start_line, f"unparseable CSV record: {exc}", text))
-            continue
-        if len(fields) != width:
-            bad.append((row, start_line, f"expected {width} columns, found {len(fields)}", text))
-            continue
-        good.append((row, *[f if f != "" else None for f in fields]))
-    col_defs = ", ".join(f'"{c}" varchar' for c in columns)
+        if fields is not None and len(fields) != width:
+            fields, reason = None, f"expected {width} columns, found {len(fields)}"
+        if fields is None:
+            bad.append((row, first + 2, reason or "unparseable CSV record", text))
+        else:
+            good.append((row, *[f if f != "" else None for f in fields]))
+    col_defs = ", ".join(f"{sql_identifier(c)} varchar" for c in columns)
     con.execute(f"create or replace temp table {table} (_row bigint, {col_defs})")
-    if good:
-        con.executemany(f"insert into {table} values ({', '.join('?' * (width + 1))})", good)
+    insert_rows(con, table, ["bigint"] + ["varchar"] * width, good)
     con.execute(f"create or replace temp table {rejects} ({REJECTS_COLUMNS})")
-    if bad:
-        con.executemany(f"insert into {rejects} values (?, ?, ?, ?)", bad)
+    insert_rows(con, rejects, ["bigint", "bigint", "varchar", "varchar"], bad)
+
+
+def _csv_record(raw: bytes) -> tuple[list[str] | None, str | None, str]:
+    """One record's fields, or the reason it cannot be read; and its text (bytes that are not UTF-8 escaped)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"invalid UTF-8 text: {exc}", raw.decode("utf-8", "backslashreplace")
+    try:
+        return next(csv.reader([text.removesuffix("\r")], strict=True), []), None, text
+    except csv.Error as exc:
+        message = str(exc)
+        if "new-line character seen in unquoted field" in message:
+            message = "a line break (carriage return) inside an unquoted field"
+        return None, f"unparseable CSV record: {message}", text
+
+
+def reject_duplicates_and_cycles(
+    con: duckdb.DuckDBPyConnection, table: str, *, key: str, parent: str, label: str, duplicate_reason: str
+) -> None:
+    """The rules that need the whole file, applied to a parser's typed table (``_row``, ``reject_reason``, ...),
+    whose ``reject_reason`` is set in place:
+
+    - duplicate ids: of the rows with the same ``key`` (SQL, null when the row has no valid id), the last one is
+      the current version; every earlier one is rejected with ``duplicate_reason`` (SQL over the table's columns)
+      unless it has a reason of its own;
+    - reply cycles: among the rows still good, those whose parent links (``parent``: SQL, the key of the row's
+      parent) go round in a circle are rejected, each with the cycle's ``label``s (SQL) in link order.
+
+    Cycles are found by pointer doubling: after round r each row knows its 2^r-th ancestor and the smallest row
+    number on the way there; a row whose chain ends is dropped. After ceil(log2(n)) rounds only rows on or
+    leading into a cycle are left, the ancestors they reach are exactly the cycle members, and the smallest row
+    number names the cycle. Each round is one hash join over the rows still left: a 100,000-deep chain takes 17
+    rounds, a file of ordinary threads a handful. The reason then walks each cycle from that row with a recursive
+    CTE bounded to CYCLE_IDS_SHOWN steps.
+    """
+    con.execute(
+        f"""
+        create or replace temp table _graph as
+        select * from (
+            select _row, {key} as k, {parent} as pk, {label} as label, reject_reason is null as ok from {table}
+        )
+        where k is not null;
+        create or replace temp table _graph_latest as
+        select k, max(_row) as latest from _graph group by k having count(*) > 1;
+        """
+    )
+    con.execute(
+        f"""
+        update {table} set reject_reason = {duplicate_reason}
+        from _graph as g join _graph_latest as l on g.k = l.k
+        where {table}._row = g._row and g._row < l.latest and {table}.reject_reason is null
+        """
+    )
+    # The nodes are the rows that would load; a row's position (_row) is its node number.
+    con.execute(
+        """
+        create or replace temp table _graph_nodes as
+        select g._row as i, g.k, g.pk, g.label
+        from _graph as g left join _graph_latest as l on g.k = l.k
+        where g.ok and (l.latest is null or g._row = l.latest);
+        create or replace temp table _graph_parent as
+        select n.i, p.i as parent from _graph_nodes as n join _graph_nodes as p on n.pk = p.k;
+        create or replace temp table _graph_jump as select i, parent as anc, i as low from _graph_parent;
+        """
+    )
+    nodes = con.execute("select count(*) from _graph_nodes").fetchone()[0]
+    steps, left = 1, con.execute("select count(*) from _graph_jump").fetchone()[0]
+    while steps < nodes and left:
+        left = con.execute(
+            """
+            create or replace temp table _graph_jump as
+            select a.i, b.anc, least(a.low, b.low) as low
+            from _graph_jump as a join _graph_jump as b on a.anc = b.i;
+            select count(*) from _graph_jump
+            """
+        ).fetchone()[0]
+        steps *= 2
+    if left:
+        con.execute(
+            f"""
+            create or replace temp table _graph_cycles as
+            select i, low as cycle, count(*) over (partition by low) as size
+            from _graph_jump
+            where i in (select anc from _graph_jump);
+            create or replace temp table _graph_reasons as
+            with recursive walk(cycle, size, node, step) as (
+                select distinct cycle, size, cycle, 0 from _graph_cycles
+                union all
+                select w.cycle, w.size, p.parent, w.step + 1
+                from walk as w join _graph_parent as p on p.i = w.node
+                where w.step + 1 < least(w.size, {CYCLE_IDS_SHOWN})
+            )
+            select
+                cycle,
+                case when any_value(size) <= {CYCLE_IDS_SHOWN}
+                    then 'reply cycle (each replies to the next): '
+                        || string_agg(n.label, ' -> ' order by step) || ' -> ' || arg_min(n.label, step)
+                    else 'reply cycle of ' || any_value(size) || ' messages (each replies to the next): '
+                        || string_agg(n.label, ' -> ' order by step) || ' -> ...'
+                end as reason
+            from walk as w join _graph_nodes as n on n.i = w.node
+            group by cycle;
+            update {table} set reject_reason = r.reason
+            from _graph_cycles as c join _graph_reasons as r on r.cycle = c.cycle
+            where {table}._row = c.i;
+            drop table _graph_cycles; drop table _graph_reasons;
+            """
+        )
+    con.execute(
+        "drop table _graph; drop table _graph_latest; drop table _graph_nodes; drop table _graph_parent; "
+        "drop table _graph_jump"
+    )
 
 
 def finish(con: duckdb.DuckDBPyConnection, parsed: str, rejects: str) -> ParsedFile:

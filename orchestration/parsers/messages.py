@@ -14,9 +14,11 @@ from orchestration.parsers.common import (
     ParsedFile,
     check_readable,
     finish,
-    open_text,
+    insert_rows,
+    read_bytes,
     read_csv_accounted,
     read_header,
+    reject_duplicates_and_cycles,
     sql_string,
 )
 
@@ -49,7 +51,9 @@ def parse_messages(
     (raw.messages columns) and ``{prefix}_rejects``."""
     check_readable(path)
     suffixes = [s.lower() for s in path.suffixes]
-    kind = suffixes[-2] if suffixes and suffixes[-1] == ".gz" and len(suffixes) > 1 else suffixes[-1]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    kind = suffixes[-1] if suffixes else ""
     source = f"{prefix}_source"
     rejects = f"{prefix}_rejects"
     if kind == ".csv":
@@ -57,9 +61,16 @@ def parse_messages(
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise FileRejected(f"header lacks required column(s): {', '.join(missing)}")
-        duplicated = sorted({c for c in header if header.count(c) > 1})
+        unnamed = [str(i) for i, c in enumerate(header, start=1) if not c]
+        if unnamed:
+            raise FileRejected(f"header has no name for column(s) {', '.join(unnamed)}")
+        # Column names are case-insensitive in SQL: Text and text are the same column.
+        lowered = [c.lower() for c in header]
+        duplicated = sorted({c for c in header if lowered.count(c.lower()) > 1})
         if duplicated:
             raise FileRejected(f"header repeats column(s): {', '.join(duplicated)}")
+        if "_row" in lowered:
+            raise FileRejected("header uses the reserved column name _row")
         read_csv_accounted(con, path, header, source, rejects)
         present = set(header)
     elif kind in (".jsonl", ".ndjson"):
@@ -109,6 +120,15 @@ def parse_messages(
         from typed
         """
     )
+    reject_duplicates_and_cycles(
+        con,
+        f"{prefix}_typed",
+        key="case when message_id is not null and channel is not null then [lower(channel), message_id] end",
+        parent="case when parent_message_id is not null then [lower(channel), parent_message_id] end",
+        label="message_id",
+        duplicate_reason="'duplicate message_id ' || message_id || ' (channel ' || lower(channel) || ')'"
+        " || ': a later row of the file replaces it'",
+    )
     parsed = f"{prefix}_parsed"
     con.execute(
         f"""
@@ -131,21 +151,39 @@ def parse_messages(
 
 
 def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: str, rejects: str) -> None:
-    """One JSON object per line. Lines are split and validated by DuckDB (json_valid), not one by one in Python."""
+    """One JSON object per line. Lines are split and validated by DuckDB (json_valid), not one by one in Python.
+
+    A file that is not UTF-8 throughout is decoded line by line: a line that is not UTF-8 is rejected on its own.
+    """
+    data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
+    undecodable: list[tuple[int, str, str]] = []
     try:
-        with open_text(path) as f:
-            content = f.read()
-    except UnicodeDecodeError as exc:
-        raise FileRejected(f"not UTF-8 text: {exc}") from exc
+        content = data.decode("utf-8")
+    except UnicodeDecodeError:
+        lines = data.split(b"\n")
+        for number, line in enumerate(lines, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                undecodable.append(
+                    (number, f"invalid UTF-8 text: {exc}", line.decode("utf-8", "backslashreplace"))
+                )
+                lines[number - 1] = b""
+        content = b"\n".join(lines).decode("utf-8")
+    con.execute(
+        "create or replace temp table _jsonl_undecodable (line_number bigint, reason varchar, line varchar)"
+    )
+    insert_rows(con, "_jsonl_undecodable", ["bigint", "varchar", "varchar"], undecodable)
     con.execute(
         """
         create or replace temp table _jsonl_lines as
-        select line_number, line, row_number() over (order by line_number) as _row
+        select line_number, coalesce(u.line, l.line) as line, u.reason, row_number() over (order by line_number) as _row
         from (
             select unnest(generate_series(1, len(lines))) as line_number, unnest(lines) as line
             from (select string_split(?, chr(10)) as lines)
-        )
-        where trim(line, ' ' || chr(9) || chr(13)) <> ''
+        ) as l
+        left join _jsonl_undecodable as u using (line_number)
+        where trim(l.line, ' ' || chr(9) || chr(13)) <> '' or u.reason is not null
         """,
         [content],
     )
@@ -160,6 +198,7 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: str, rejects:
         select
             _row, line_number, line,
             case
+                when reason is not null then reason
                 when not json_valid(line) then 'invalid JSON'
                 when json_type(line::json) <> 'OBJECT' then 'JSON line is not an object'
             end as reason
@@ -180,4 +219,4 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: str, rejects:
         select _row, line_number, reason, line from _jsonl_checked where reason is not null
         """
     )
-    con.execute("drop table _jsonl_lines; drop table _jsonl_checked")
+    con.execute("drop table _jsonl_lines; drop table _jsonl_checked; drop table _jsonl_undecodable")

@@ -15,6 +15,7 @@ from orchestration.parsers.common import (
     finish,
     read_csv_accounted,
     read_header,
+    reject_duplicates_and_cycles,
     sql_string,
 )
 
@@ -33,6 +34,10 @@ RAW_COLUMNS = (
 )
 # Spreadsheets write ids as floats: "192625.0" is tweet 192625.
 _ID = r"^\d+(\.0+)?$"
+# response_tweet_id: ids and commas (spreadsheets rewrite "1003,1007" as "10,031,007", or "###" when the column is
+# too narrow). Anything else, letters above all, is text that landed there: DuckDB drops empty fields past the last
+# column, so a row whose unquoted text holds a comma loads shifted unless this catches it.
+_ID_LIST = r"^[0-9.,# ]*$"
 
 
 def parse_twcs(
@@ -83,9 +88,22 @@ def parse_twcs(
                 when parent_id is not null
                     and regexp_replace(parent_id, '\\.0+$', '') = regexp_replace(tweet_id, '\\.0+$', '')
                     then 'tweet replies to itself'
+                when not regexp_matches(response_tweet_id, '{_ID_LIST}')
+                    then 'response_tweet_id is not a list of tweet ids (did a comma in an unquoted text shift '
+                        || 'the columns?): ' || response_tweet_id
             end as reject_reason
         from cleaned
         """
+    )
+    # An id written as a float ("192625.0") is the same tweet as "192625".
+    tweet = "regexp_replace(tweet_id, '\\.0+$', '')"
+    reject_duplicates_and_cycles(
+        con,
+        f"{prefix}_typed",
+        key=f"case when regexp_matches(tweet_id, '{_ID}') then {tweet} end",
+        parent="regexp_replace(parent_id, '\\.0+$', '')",
+        label=tweet,
+        duplicate_reason=f"'duplicate tweet_id ' || {tweet} || ': a later row of the file replaces it'",
     )
     con.execute(
         f"""
