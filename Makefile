@@ -55,7 +55,7 @@ docs: setup
 	$(BIN)/dbt docs generate
 
 bench: setup
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.sentiment
 
 lock:
 	{ head -2 requirements.lock; $(BIN)/pip freeze --exclude-editable; } > requirements.lock.new

@@ -11,6 +11,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.assets.ingest import messages, twcs_messages
 from orchestration.assets.publish import kpi_report, serving_copy
 from orchestration.assets.report import kpi_summary
+from orchestration.assets.sentiment import message_sentiment
 from orchestration.assets.transform import dbt_models, dbt_project
 from orchestration.config import Settings
 from orchestration.landing import landing_fingerprint
@@ -49,7 +50,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):
 
 
 defs = dg.Definitions(
-    assets=[twcs_messages, messages, dbt_models, kpi_summary, serving_copy, kpi_report],
+    assets=[twcs_messages, messages, message_sentiment, dbt_models, kpi_summary, serving_copy, kpi_report],
     jobs=[build_warehouse],
     schedules=[nightly],
     sensors=[landing_sensor],

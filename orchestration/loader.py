@@ -44,6 +44,12 @@ FORMATS: dict[str, LandingFormat] = {
     ),
 }
 
+# Written by orchestration/sentiment.py; created here with the other raw tables so dbt always finds its sources.
+SENTIMENT_TABLE = "raw.message_sentiment"
+SENTIMENT_COLUMNS = (
+    "message_key varchar, text_hash varchar, compound double, pos double, neu double, neg double, "
+    "scorer varchar, scored_at timestamp"
+)
 MANIFEST_COLUMNS = (
     "file_path, file_hash, format, status, bytes, rows_read, rows_loaded, rows_rejected, error, loaded_at"
 )
@@ -61,8 +67,10 @@ class FileResult:
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema and its tables if they are not there yet."""
+    """Create the raw schema and its tables if they are not there yet (the sentiment scores' too, so that dbt
+    finds every source even before the first scoring)."""
     con.execute("create schema if not exists raw")
+    con.execute(f"create table if not exists {SENTIMENT_TABLE} ({SENTIMENT_COLUMNS})")
     for fmt in FORMATS.values():
         con.execute(f"create table if not exists raw.{fmt.table} ({fmt.columns}, {LINEAGE_COLUMNS})")
     con.execute(

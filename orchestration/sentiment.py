@@ -31,15 +31,12 @@ from vaderSentiment.vaderSentiment import (
     SentimentIntensityAnalyzer,
 )
 
-from orchestration.loader import ensure_raw_schema
+from orchestration.loader import SENTIMENT_COLUMNS, SENTIMENT_TABLE, ensure_raw_schema
 
 Scores = tuple[float, float, float, float]  # compound, pos, neu, neg
 SCORER = f"vaderSentiment {version('vaderSentiment')}"
-TABLE = "raw.message_sentiment"
-COLUMNS = (
-    "message_key varchar, text_hash varchar, compound double, pos double, neu double, neg double, "
-    "scorer varchar, scored_at timestamp"
-)
+TABLE = SENTIMENT_TABLE
+COLUMNS = SENTIMENT_COLUMNS
 # Below this many distinct texts (~40 ms of work) a pool saves too little: forking two workers takes ~20 ms.
 PARALLEL_THRESHOLD = 2_000
 CHUNK_SIZE = 2_000
@@ -336,7 +333,6 @@ select message_key, text, md5(text) as text_hash from customer
 def ensure_sentiment_table(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema, its tables and ``raw.message_sentiment`` if they are not there yet."""
     ensure_raw_schema(con)
-    con.execute(f"create table if not exists {TABLE} ({COLUMNS})")
 
 
 def score_new_messages(con: duckdb.DuckDBPyConnection, workers: int = 2) -> dict[str, int]:

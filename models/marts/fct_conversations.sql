@@ -8,6 +8,10 @@ accounts as (
     select * from {{ ref('accounts') }}
 ),
 
+sentiment as (
+    select * from {{ ref('int_conversation_sentiment') }}
+),
+
 as_of as (
     select {{ as_of_timestamp() }} as as_of_at
 ),
@@ -58,6 +62,11 @@ select
     localized.is_one_touch_resolution,
     localized.has_dm_request,
     localized.is_escalated_to_private,
-    localized.next_customer_contact_at
+    localized.next_customer_contact_at,
+    sentiment.customer_sentiment_start,
+    sentiment.customer_sentiment_end,
+    sentiment.sentiment_lift,
+    sentiment.sentiment_change
 from localized
 cross join as_of
+left join sentiment on localized.conversation_id = sentiment.conversation_id

@@ -71,6 +71,13 @@ conversation_days as (
         avg(elapsed_handle_seconds) as elapsed_handle_seconds_mean,
         count(case when not is_private then 1 end) as public_conversations,
         count(case when has_dm_request then 1 end) as dm_requested_conversations,
+        count(sentiment_lift) as sentiment_measured_conversations,
+        avg(customer_sentiment_start) as customer_sentiment_start_mean,
+        avg(customer_sentiment_end) as customer_sentiment_end_mean,
+        avg(sentiment_lift) as sentiment_lift_mean,
+        count(case when sentiment_change = 'improved' then 1 end) as sentiment_improved_conversations,
+        count(case when sentiment_change = 'stayed' then 1 end) as sentiment_stayed_conversations,
+        count(case when sentiment_change = 'worsened' then 1 end) as sentiment_worsened_conversations,
         count(case when is_escalated_to_private then 1 end)
             as escalated_to_private_conversations
     from conversations
@@ -143,7 +150,14 @@ select
     conversation_days.elapsed_handle_seconds_mean,
     coalesce(conversation_days.public_conversations, 0) as public_conversations,
     coalesce(conversation_days.dm_requested_conversations, 0) as dm_requested_conversations,
-    coalesce(conversation_days.escalated_to_private_conversations, 0) as escalated_to_private_conversations
+    coalesce(conversation_days.escalated_to_private_conversations, 0) as escalated_to_private_conversations,
+    coalesce(conversation_days.sentiment_measured_conversations, 0) as sentiment_measured_conversations,
+    conversation_days.customer_sentiment_start_mean,
+    conversation_days.customer_sentiment_end_mean,
+    conversation_days.sentiment_lift_mean,
+    coalesce(conversation_days.sentiment_improved_conversations, 0) as sentiment_improved_conversations,
+    coalesce(conversation_days.sentiment_stayed_conversations, 0) as sentiment_stayed_conversations,
+    coalesce(conversation_days.sentiment_worsened_conversations, 0) as sentiment_worsened_conversations
 from days
 left join conversation_days
     on

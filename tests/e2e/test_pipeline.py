@@ -423,3 +423,32 @@ def test_dbt_docs_generate_describes_every_mart(built, tmp_path):
     assert all(column["description"] for node in marts.values() for column in node["columns"].values())
     assert {e["name"] for e in manifest["exposures"].values()} == {"kpi_report", "serving_copy"}
     assert "model.social_care.kpi_daily" in catalog["nodes"]
+
+
+def test_sentiment_lift_equals_the_reference_scores(built):
+    """Start and end of each conversation are the reference VADER scores of the customer's first and last message."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    vader = SentimentIntensityAnalyzer()
+    _, warehouse, _ = built
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        got = {
+            row[0]: row[1:]
+            for row in con.execute(
+                """
+                select conversation_id, customer_sentiment_start, customer_sentiment_end, sentiment_lift
+                from marts.fct_conversations
+                where conversation_id in ('twitter:100#1', 'facebook:c10#1', 'twitter:300#1')
+                """
+            ).fetchall()
+        }
+
+    def score(text: str) -> float:
+        return vader.polarity_scores(text)["compound"]
+
+    start, end = score("@NorthwindCare my order is late"), score("@NorthwindCare thanks")
+    assert got["twitter:100#1"] == (start, end, end - start)
+    start, end = score("Your app is down"), score("done")
+    assert got["facebook:c10#1"] == (start, end, end - start)
+    # one customer message: the start is known, the lift is not measurable
+    assert got["twitter:300#1"] == (score("@NorthwindCare hello? anyone?"), None, None)

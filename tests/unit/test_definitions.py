@@ -15,6 +15,7 @@ def test_raw_assets_are_the_dbt_sources_so_lineage_connects():
     graph = defs.resolve_asset_graph()
     assert key("raw/twcs_messages") in graph.get(key("staging/stg_twcs__tweets")).parent_keys
     assert key("raw/messages") in graph.get(key("staging/stg_canonical__messages")).parent_keys
+    assert key("raw/message_sentiment") in graph.get(key("intermediate/int_message_sentiment")).parent_keys
     assert key("marts/kpi_daily") in graph.get(key("report/kpi_summary")).parent_keys
 
 
