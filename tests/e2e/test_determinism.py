@@ -11,23 +11,11 @@ import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.assets.publish import MARTS
 from orchestration.run import build
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.e2e
-
-MARTS = (
-    "fct_threads",
-    "fct_conversations",
-    "fct_first_replies",
-    "fct_turns",
-    "kpi_daily",
-    "kpi_service_level_daily",
-    "kpi_agent_daily",
-    "kpi_badge_daily",
-    "kpi_hour_of_week",
-    "kpi_backlog_daily",
-)
 
 
 def mart_digests(warehouse: Path, export_dir: Path) -> dict[str, str]:
