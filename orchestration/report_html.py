@@ -274,7 +274,8 @@ class Scale:
     def at(self, value: float) -> float:
         if self.log:
             value = min(max(value, self.lo), self.hi)
-            return (math.log(value) - math.log(self.lo)) / (math.log(self.hi) - math.log(self.lo))
+            span = math.log(self.hi) - math.log(self.lo)
+            return (math.log(value) - math.log(self.lo)) / span if span else 0.5
         return (value - self.lo) / ((self.hi - self.lo) or 1)
 
 

@@ -155,3 +155,10 @@ def test_missing_database(tmp_path):
     with pytest.raises(FileNotFoundError):
         render_report(tmp_path / "nope.duckdb", tmp_path / "r.html")
     assert not (tmp_path / "nope.duckdb").exists()
+
+
+def test_log_scale_of_a_single_value_does_not_divide_by_zero():
+    from orchestration.report_html import minutes_log_scale
+
+    scale = minutes_log_scale([50000.0])  # above every tick: lo and hi coincide
+    assert 0.0 <= scale.at(50000.0) <= 1.0
