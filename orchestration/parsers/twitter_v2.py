@@ -1,0 +1,424 @@
+"""Twitter/X API v2 responses (search, timelines, filtered stream, DM events), as the API or twarc2 writes them.
+
+A file is one JSON document (a response page, or a list of pages) or JSON Lines (one page, one stream message or one
+flattened tweet per line); gzip allowed. What is read:
+
+- ``{"data": [tweets], "includes": {"users": [...], "tweets": [...]}, "meta": {...}}``: every tweet of ``data`` and
+  every tweet of ``includes.tweets`` (the tweets they reply to or quote) that is not also in ``data``; ``data`` may
+  be a single tweet (filtered stream); a page with no ``data`` (``result_count: 0``) holds no rows;
+- a flattened tweet (twarc's one-tweet-per-line form, with ``author`` and ``in_reply_to_user`` objects);
+- DM events (``event_type``, ``dm_conversation_id``, ``sender_id``): ``MessageCreate`` events are private messages
+  whose ``thread_id`` is the DM conversation; other events (``ParticipantsJoin``...) are rejected.
+
+Tweets are public, channel ``twitter``; ``parent_message_id`` is the ``replied_to`` reference, ``thread_id`` is null
+(threads come from the reply links). ``author_id`` is the platform's user id.
+
+Which author is the brand: the exports do not say. ``brand_ids`` lists the brand accounts by user id or handle
+(handles compare case-insensitively); by default the ``account_id`` column of ``seeds/accounts.csv``, where a brand's
+numeric platform id may be listed too. Brand resolution, the same in every parser of this kind:
+
+- ``author_role`` is ``agent`` when the author's id or handle is a brand, else ``customer``;
+- an agent message's ``account_id`` is its author (the handle, or the id when the file does not name the user);
+- a customer message's ``account_id`` is, in this order: the user it replies to, if a brand; the first brand that
+  writes in the same conversation (``conversation_id``; the DM conversation); for a DM, a brand among the
+  conversation's participants; the first brand ``@handle`` the tweet mentions. When none: the row is rejected with
+  ``no brand account in this conversation``.
+
+Rejections on top of the canonical ones: ``invalid JSON (a line cut short?)``, ``API error: <title>: <detail>`` (an
+error line of a stream), ``not a Twitter API v2 page, tweet or DM event``, ``DM event is not a message: <type>``,
+``earlier version of edited tweet <first id>: version <id> in this file replaces it`` (an edited tweet keeps its latest
+version), ``duplicate tweet id <id>: a later record of the file replaces it``. A file that is a single JSON document
+cut short, or with no line that is JSON, is rejected as a whole.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.parsers.common import (
+    EARLIEST_MESSAGE_AT,
+    REJECTS_COLUMNS,
+    FileRejected,
+    ParsedFile,
+    check_readable,
+    finish,
+    insert_rows,
+    read_bytes,
+    reject_duplicates_and_cycles,
+    sql_string,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+ACCOUNTS_SEED = REPO_ROOT / "seeds" / "accounts.csv"
+# The canonical raw columns (orchestration/parsers/messages.py COLUMNS), in order, after _row.
+OUTPUT_COLUMNS = (
+    "message_id, thread_id, parent_message_id, channel, account_id, author_id, author_role, is_private, sent_at, "
+    "text, agent_id"
+)
+OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+NO_BRAND = "no brand account in this conversation"
+
+
+def brand_ids_from_seed(path: Path = ACCOUNTS_SEED) -> frozenset[str]:
+    """The brand accounts: the ``account_id`` column of the accounts seed (handles; a brand's numeric platform id,
+    or a Facebook page's id or name, may be listed as an account_id too)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            return frozenset(
+                row["account_id"].strip()
+                for row in csv.DictReader(f)
+                if (row.get("account_id") or "").strip()
+            )
+    except (OSError, KeyError, csv.Error):
+        return frozenset()
+
+
+def load_brands(con: duckdb.DuckDBPyConnection, brand_ids: Iterable[str], table: str = "_brands") -> None:
+    """``table(key, account_id)``: each brand id or handle, lower case, and how ``brand_ids`` spells it."""
+    spelled: dict[str, str] = {}
+    for b in sorted(b.strip() for b in brand_ids if b and b.strip()):
+        spelled.setdefault(b.lower(), b)
+    con.execute(f"create or replace temp table {table} (key varchar, account_id varchar)")
+    insert_rows(con, table, ["varchar", "varchar"], sorted(spelled.items()))
+
+
+def time_checks(raw: str, utc: str, name: str, loaded_at: datetime) -> str:
+    """CASE branches rejecting a timestamp column (``raw`` text, ``utc`` parsed) that is missing or out of range."""
+    now = sql_string(loaded_at.strftime("%Y-%m-%d %H:%M:%S"))
+    return f"""
+        when {raw} is null then 'missing {name}'
+        when not regexp_matches({raw}, '{OFFSET}') then '{name} has no UTC offset: ' || {raw}
+        when {utc} is null then 'unparseable {name}: ' || {raw}
+        when {utc} < timestamp '{EARLIEST_MESSAGE_AT}' then '{name} before 2006-03-21: ' || {raw}
+        when {utc} > {now}::timestamp then '{name} is in the future: ' || {raw}
+    """
+
+
+def parse_time(raw: str) -> str:
+    """SQL: an ISO 8601 text with a UTC offset (``Z``, ``+0000``, ``+01:00``) as a UTC timestamp, else null."""
+    return f"case when regexp_matches({raw}, '{OFFSET}') then try_cast({raw} as timestamptz) at time zone 'UTC' end"
+
+
+def read_json_documents(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """Read a JSON document or JSON Lines file into ``table(_doc, line, doc json, reason, raw)``: one row per
+    document (a top-level list gives one per element), ``reason`` set when the line is not usable JSON.
+
+    Lines are split and validated in DuckDB. A line that is not UTF-8 is rejected on its own. A file whose every
+    line is broken (a pretty-printed document cut short, or not JSON at all) raises FileRejected.
+    """
+    check_readable(path)
+    data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
+    undecodable: list[tuple[int, str, str]] = []
+    try:
+        content = data.decode("utf-8")
+    except UnicodeDecodeError:
+        lines = data.split(b"\n")
+        for number, line in enumerate(lines, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                undecodable.append(
+                    (number, f"invalid UTF-8 text: {exc}", line.decode("utf-8", "backslashreplace"))
+                )
+                lines[number - 1] = b""
+        content = b"\n".join(lines).decode("utf-8")
+    con.execute("create or replace temp table _json_undecodable (line bigint, reason varchar, raw varchar)")
+    insert_rows(con, "_json_undecodable", ["bigint", "varchar", "varchar"], undecodable)
+    whole = not undecodable and con.execute("select json_valid(?)", [content]).fetchone()[0]
+    if whole:
+        con.execute(
+            "create or replace temp table _json_lines as select 1::bigint as line, ? as raw, null::varchar as reason",
+            [content],
+        )
+    else:
+        con.execute(
+            """
+            create or replace temp table _json_lines as
+            select l.line, coalesce(u.raw, l.raw) as raw,
+                coalesce(u.reason, case when not json_valid(l.raw) then 'invalid JSON (a line cut short?)' end)
+                    as reason
+            from (
+                select unnest(generate_series(1, len(ls))) as line, unnest(ls) as raw
+                from (select string_split(?, chr(10)) as ls)
+            ) as l
+            left join _json_undecodable as u using (line)
+            where trim(l.raw, ' ' || chr(9) || chr(13)) <> '' or u.reason is not null
+            """,
+            [content],
+        )
+        total, good = con.execute(
+            "select count(*), count(*) filter (reason is null) from _json_lines"
+        ).fetchone()
+        if good == 0 and total > 1 and not undecodable:
+            con.execute("drop table _json_lines; drop table _json_undecodable")
+            raise FileRejected(
+                "not JSON: no line of the file is a JSON document (a JSON file cut short, or not JSON at all)"
+            )
+        if (
+            total == 1
+            and good == 0
+            and not undecodable
+            and content.lstrip().startswith(("{", "["))
+            and ("\n" in content.strip())
+        ):
+            raise FileRejected("invalid JSON: the document is cut short or broken")
+    con.execute(
+        f"""
+        create or replace temp table {table} as
+        with docs as (
+            select line, reason, raw,
+                case when reason is null then raw::json end as j
+            from _json_lines
+        ),
+        expanded as (
+            select line, reason, raw,
+                unnest(case when json_type(j) = 'ARRAY' then json_extract(j, '$[*]') else [j] end) as doc,
+                unnest(case when json_type(j) = 'ARRAY' then range(json_array_length(j)::bigint) else [0] end) as idx
+            from docs
+        )
+        select row_number() over (order by line, idx) as _doc, line, doc,
+            case when reason is null and json_type(doc) <> 'OBJECT' then 'JSON document is not an object'
+                else reason end as reason,
+            case when reason is null then doc::varchar else raw end as raw
+        from expanded
+        """
+    )
+    con.execute("drop table _json_lines; drop table _json_undecodable")
+
+
+def json_str(j: str, path: str) -> str:
+    """SQL: a JSON value as text (objects and lists as JSON), null when absent or JSON null; blank is null."""
+    return f"nullif(trim(json_extract_string({j}, {sql_string(path)})), '')"
+
+
+def parse_twitter_v2(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    loaded_at: datetime,
+    prefix: str = "twitter_v2",
+    brand_ids: frozenset[str] | None = None,
+) -> ParsedFile:
+    """Parse one Twitter API v2 file (``.json``/``.jsonl``, optionally ``.gz``) into ``{prefix}_parsed`` (raw.messages
+    columns and ``_row``) and ``{prefix}_rejects``."""
+    brands = brand_ids_from_seed() if brand_ids is None else brand_ids
+    docs, recs, rejects, parsed = (
+        f"{prefix}_docs",
+        f"{prefix}_records",
+        f"{prefix}_rejects",
+        f"{prefix}_parsed",
+    )
+    read_json_documents(con, path, docs)
+    load_brands(con, brands, f"{prefix}_brands")
+    # Records: each tweet / DM event, in document order, data before includes. section 0 = a document that is a
+    # record itself (flattened tweet, DM event line), 1 = data, 2 = includes.tweets, 9 = a document that is a reject.
+    con.execute(
+        f"""
+        create or replace temp table {prefix}_items as
+        with d as (
+            select _doc, line, doc, raw,
+                coalesce(reason, case
+                    when json_type(doc, '$.data') in ('ARRAY', 'OBJECT') then null
+                    when json_exists(doc, '$.data') and json_type(doc, '$.data') <> 'NULL'
+                        then 'data is not a list or an object'
+                    when json_exists(doc, '$.id') and (json_exists(doc, '$.text') or json_exists(doc, '$.event_type'))
+                        then null
+                    when json_type(doc, '$.errors') = 'ARRAY' and not json_exists(doc, '$.data')
+                        then 'API error: ' || coalesce(json_extract_string(doc, '$.errors[0].title'), '')
+                            || ': ' || coalesce(json_extract_string(doc, '$.errors[0].detail'),
+                                json_extract_string(doc, '$.errors[0].message'), '')
+                    when json_type(doc, '$.meta') = 'OBJECT' then null
+                    else 'not a Twitter API v2 page, tweet or DM event'
+                end) as reason
+            from {docs}
+        )
+        select _doc, line, 9 as section, 0 as idx, null::json as rec, reason, raw from d where reason is not null
+        union all
+        select _doc, line, 0, 0, doc, null, raw from d
+        where reason is null and not json_exists(doc, '$.data') and json_exists(doc, '$.id')
+        union all
+        select _doc, line, 1, 0, json_extract(doc, '$.data'), null, null from d
+        where reason is null and json_type(doc, '$.data') = 'OBJECT'
+        union all
+        select _doc, line, 1, unnest(range(json_array_length(doc, '$.data')::bigint)),
+            unnest(json_extract(doc, '$.data[*]')), null, null
+        from d where reason is null and json_type(doc, '$.data') = 'ARRAY'
+        union all
+        select _doc, line, 2, unnest(range(json_array_length(doc, '$.includes.tweets')::bigint)),
+            unnest(json_extract(doc, '$.includes.tweets[*]')), null, null
+        from d where reason is null and json_type(doc, '$.includes.tweets') = 'ARRAY'
+        """
+    )
+    # Users named anywhere in the file: includes.users, and the flattened form's author / in_reply_to_user.
+    con.execute(
+        f"""
+        create or replace temp table {prefix}_users as
+        select id as uid, any_value(username) as username from (
+            select json_extract_string(u, '$.id') as id, json_extract_string(u, '$.username') as username
+            from (
+                select unnest(json_extract(doc, '$.includes.users[*]')) as u from {docs}
+                where reason is null and json_type(doc, '$.includes.users') = 'ARRAY'
+                union all
+                select json_extract(doc, '$.author') from {docs} where json_type(doc, '$.author') = 'OBJECT'
+                union all
+                select json_extract(doc, '$.in_reply_to_user') from {docs}
+                where json_type(doc, '$.in_reply_to_user') = 'OBJECT'
+                union all
+                select json_extract(rec, '$.author') from {prefix}_items where json_type(rec, '$.author') = 'OBJECT'
+            )
+        )
+        where id is not null and username is not null
+        group by id
+        """
+    )
+    # An included tweet that is also in data (anywhere in the file) is an expansion of it, not a record; an
+    # included tweet repeated on several pages is one record.
+    con.execute(
+        f"""
+        create or replace temp table {recs} as
+        with items as (
+            select *, json_extract_string(rec, '$.id') as rid from {prefix}_items
+        ),
+        kept as (
+            select * from items where section <> 2
+            union all
+            select * exclude (n) from (
+                select *, row_number() over (partition by rid order by _doc, idx) as n from items
+                where section = 2 and (rid is null or rid not in (
+                    select rid from items where section in (0, 1) and rid is not null))
+            ) where n = 1 or rid is null
+        )
+        select row_number() over (order by _doc, section, idx) as _row, line, rec, reason,
+            coalesce(raw, rec::varchar) as raw
+        from kept
+        """
+    )
+    b = f"{prefix}_brands"
+    con.execute(
+        f"""
+        create or replace temp table {prefix}_typed as
+        with r as (
+            select _row, line, raw, reason as doc_reason,
+                {json_str("rec", "$.id")} as id,
+                json_exists(rec, '$.event_type') or json_exists(rec, '$.dm_conversation_id') as is_dm,
+                {json_str("rec", "$.event_type")} as event_type,
+                coalesce({json_str("rec", "$.author_id")}, {json_str("rec", "$.sender_id")},
+                    {json_str("rec", "$.author.id")}) as author_id,
+                {json_str("rec", "$.created_at")} as created_at,
+                json_extract_string(rec, '$.text') as text,
+                {json_str("rec", "$.conversation_id")} as conversation_id,
+                {json_str("rec", "$.dm_conversation_id")} as dm_conversation_id,
+                {json_str("rec", "$.in_reply_to_user_id")} as in_reply_to_user_id,
+                list_filter(
+                    coalesce(json_extract(rec, '$.referenced_tweets[*]'), []::json[]),
+                    lambda x: json_extract_string(x, '$.type') = 'replied_to'
+                )[1] ->> '$.id' as replied_to,
+                coalesce(json_extract_string(rec, '$.entities.mentions[*].username'), []::varchar[]) as mentions,
+                coalesce(json_extract_string(rec, '$.edit_history_tweet_ids[*]'), []::varchar[]) as edits,
+                coalesce(json_extract_string(rec, '$.participant_ids[*]'), []::varchar[]) as participant_ids
+            from {recs}
+        )
+        select r.*, {parse_time("created_at")} as sent_at_utc,
+            u.username, coalesce(u.username, r.author_id) as handle,
+            exists (select 1 from {b} where key = lower(r.author_id) or key = lower(u.username)) as by_brand,
+            case when len(edits) > 0 then edits[1] else id end as edit_chain,
+            coalesce(list_position(edits, id), 1) as edit_version,
+            case
+                when doc_reason is not null then doc_reason
+                when id is null then 'missing id'
+                when is_dm and coalesce(event_type, 'MessageCreate') <> 'MessageCreate'
+                    then 'DM event is not a message: ' || event_type
+                when is_dm and dm_conversation_id is null then 'missing dm_conversation_id'
+                when author_id is null then case when is_dm then 'missing sender_id' else 'missing author_id' end
+                {time_checks("created_at", parse_time("created_at"), "created_at", loaded_at)}
+                when replied_to = id then 'tweet replies to itself'
+            end as reject_reason
+        from r left join {prefix}_users as u on u.uid = r.author_id
+        """
+    )
+    # An edited tweet: every version carries the whole edit history; the latest version in the file loads.
+    con.execute(
+        f"""
+        update {prefix}_typed as t set reject_reason = 'earlier version of edited tweet ' || t.edit_chain
+            || ': version ' || l.latest_id || ' in this file replaces it'
+        from (
+            select edit_chain, max(edit_version) as latest, arg_max(id, edit_version) as latest_id
+            from {prefix}_typed where reject_reason is null and not is_dm group by edit_chain
+        ) as l
+        where t.edit_chain = l.edit_chain and t.edit_version < l.latest and t.reject_reason is null and not t.is_dm
+        """
+    )
+    reject_duplicates_and_cycles(
+        con,
+        f"{prefix}_typed",
+        key="case when id is not null then [is_dm::varchar, id] end",
+        parent="case when replied_to is not null and not is_dm then ['false', replied_to] end",
+        label="id",
+        duplicate_reason="'duplicate ' || case when is_dm then 'DM event' else 'tweet' end || ' id ' || id"
+        " || ': a later record of the file replaces it'",
+    )
+    # The brand of each conversation: its first brand author (by time, then position).
+    con.execute(
+        f"""
+        create or replace temp table {prefix}_resolved as
+        with ok as (select * from {prefix}_typed where reject_reason is null),
+        conv as (
+            select coalesce(dm_conversation_id, conversation_id) as conv, is_dm,
+                arg_min(handle, (sent_at_utc, _row)) as brand
+            from ok where by_brand and coalesce(dm_conversation_id, conversation_id) is not null
+            group by all
+        )
+        select ok.*,
+            case when by_brand then 'agent' else 'customer' end as role,
+            case when by_brand then ok.handle else coalesce(
+                (select coalesce(u.username, ok.in_reply_to_user_id) from {b} left join {prefix}_users as u
+                    on u.uid = ok.in_reply_to_user_id
+                    where key = lower(ok.in_reply_to_user_id) or key = lower(u.username) limit 1),
+                c.brand,
+                (select coalesce(u.username, p.pid) from (
+                        select unnest(case when ok.is_dm then list_distinct(list_concat(ok.participant_ids,
+                            string_split(ok.dm_conversation_id, '-'))) else [] end) as pid
+                    ) as p left join {prefix}_users as u on u.uid = p.pid
+                    where p.pid <> ok.author_id
+                        and exists (select 1 from {b} where key = lower(p.pid) or key = lower(u.username))
+                    order by p.pid limit 1),
+                (select m.h from (
+                        select unnest(ok.mentions) as h, unnest(range(len(ok.mentions)::bigint)) as i
+                    ) as m where lower(m.h) in (select key from {b}) order by m.i limit 1)
+            ) end as account
+        from ok left join conv as c
+            on c.conv = coalesce(ok.dm_conversation_id, ok.conversation_id) and c.is_dm = ok.is_dm
+        """
+    )
+    con.execute(
+        f"""
+        update {prefix}_typed as t set reject_reason = '{NO_BRAND}'
+        from {prefix}_resolved as r where r._row = t._row and r.account is null
+        """
+    )
+    con.execute(
+        f"""
+        create or replace temp table {parsed} as
+        select _row, id as message_id,
+            case when is_dm then dm_conversation_id end as thread_id,
+            case when not is_dm then replied_to end as parent_message_id,
+            'twitter' as channel, account as account_id, author_id, role as author_role, is_dm as is_private,
+            sent_at_utc as sent_at, text, null::varchar as agent_id
+        from {prefix}_resolved where account is not null
+        order by _row
+        """
+    )
+    con.execute(f"create or replace temp table {rejects} ({REJECTS_COLUMNS})")
+    con.execute(
+        f"""
+        insert into {rejects}
+        select _row, line, reject_reason, raw from {prefix}_typed where reject_reason is not null order by _row
+        """
+    )
+    for t in (docs, recs, f"{prefix}_items", f"{prefix}_users", f"{prefix}_typed", f"{prefix}_resolved", b):
+        con.execute(f"drop table if exists {t}")
+    return finish(con, parsed, rejects)
