@@ -8,7 +8,13 @@ sensor run the whole graph.
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets.ingest import messages, twcs_messages
+from orchestration.assets.ingest import (
+    facebook_graph_messages,
+    messages,
+    messenger_dyi_messages,
+    twcs_messages,
+    twitter_v2_messages,
+)
 from orchestration.assets.publish import kpi_report, serving_copy
 from orchestration.assets.report import kpi_summary
 from orchestration.assets.sentiment import message_sentiment
@@ -50,7 +56,18 @@ def landing_sensor(context: dg.SensorEvaluationContext):
 
 
 defs = dg.Definitions(
-    assets=[twcs_messages, messages, message_sentiment, dbt_models, kpi_summary, serving_copy, kpi_report],
+    assets=[
+        twcs_messages,
+        messages,
+        twitter_v2_messages,
+        facebook_graph_messages,
+        messenger_dyi_messages,
+        message_sentiment,
+        dbt_models,
+        kpi_summary,
+        serving_copy,
+        kpi_report,
+    ],
     jobs=[build_warehouse],
     schedules=[nightly],
     sensors=[landing_sensor],

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.parsers import messages, twcs
+from orchestration.parsers import facebook_graph, messages, messenger_dyi, twcs, twitter_v2
 from orchestration.parsers.common import FileRejected, ParsedFile
 
 
@@ -31,8 +31,12 @@ class LandingFormat:
     columns: str  # the raw table's typed columns
     parse: Callable[[duckdb.DuckDBPyConnection, Path, datetime], ParsedFile]
     patterns: tuple[str, ...]
+    # Exports that come as a tree of folders (Download Your Information): every matching file below the folder is
+    # loaded and anything else (photos, audio) is left alone.
+    recursive: bool = False
 
 
+JSON_PATTERNS = ("*.json", "*.json.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson")
 FORMATS: dict[str, LandingFormat] = {
     "twcs": LandingFormat("twcs", "twcs_messages", twcs.RAW_COLUMNS, twcs.parse_twcs, ("*.csv", "*.csv.gz")),
     "messages": LandingFormat(
@@ -41,6 +45,24 @@ FORMATS: dict[str, LandingFormat] = {
         messages.RAW_COLUMNS,
         messages.parse_messages,
         ("*.csv", "*.csv.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson"),
+    ),
+    "twitter_v2": LandingFormat(
+        "twitter_v2", "twitter_v2_messages", messages.RAW_COLUMNS, twitter_v2.parse_twitter_v2, JSON_PATTERNS
+    ),
+    "facebook_graph": LandingFormat(
+        "facebook_graph",
+        "facebook_graph_messages",
+        messages.RAW_COLUMNS,
+        facebook_graph.parse_facebook_graph,
+        JSON_PATTERNS,
+    ),
+    "messenger_dyi": LandingFormat(
+        "messenger_dyi",
+        "messenger_dyi_messages",
+        messages.RAW_COLUMNS,
+        messenger_dyi.parse_messenger_dyi,
+        ("message_*.json", "message_*.json.gz"),
+        recursive=True,
     ),
 }
 
@@ -104,6 +126,14 @@ def landing_files(folder: Path, fmt: LandingFormat) -> list[Path]:
     (so that a stray directory or a file of the wrong type is reported, not ignored)."""
     if not folder.is_dir():
         return []
+    if fmt.recursive:
+        return sorted(
+            p
+            for p in folder.rglob("*")
+            if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+            and any(p.match(pattern) for pattern in fmt.patterns)
+        )
     return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
 
 
@@ -221,7 +251,8 @@ def load_folder(
     ensure_raw_schema(con)
     folder = landing_dir / fmt.name
     return [
-        load_file(con, path, fmt, f"{fmt.name}/{path.name}", loaded_at) for path in landing_files(folder, fmt)
+        load_file(con, path, fmt, f"{fmt.name}/{path.relative_to(folder).as_posix()}", loaded_at)
+        for path in landing_files(folder, fmt)
     ]
 
 

@@ -301,11 +301,19 @@ def score_texts(texts: Sequence[str], workers: int = 2) -> list[Scores]:
 
 
 # Customer messages as staging sees them (models/staging): each message's latest loaded version; a tweet that is
-# also delivered in the canonical format is the canonical one. Null text scores as the empty text.
+# also delivered in a canonical-column format (messages/, twitter_v2/, facebook_graph/, messenger_dyi/) is that one. Null text scores as the empty text.
 _CUSTOMER_MESSAGES = """
 with canonical as (
     select channel, message_id, author_role, text
-    from raw.messages
+    from (
+        select channel, message_id, author_role, text, _loaded_at, _file, _row from raw.messages
+        union all
+        select channel, message_id, author_role, text, _loaded_at, _file, _row from raw.twitter_v2_messages
+        union all
+        select channel, message_id, author_role, text, _loaded_at, _file, _row from raw.facebook_graph_messages
+        union all
+        select channel, message_id, author_role, text, _loaded_at, _file, _row from raw.messenger_dyi_messages
+    )
     qualify row_number() over (
             partition by channel, message_id order by _loaded_at desc, _file desc, _row desc
         ) = 1

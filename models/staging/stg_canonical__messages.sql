@@ -1,7 +1,15 @@
--- One row per canonical message (landing folder messages/). A message delivered by several files is kept once:
--- its most recently loaded version.
+-- One row per message of the formats parsed into canonical columns: the canonical files (landing folder
+-- messages/), Twitter API v2 pages, Facebook Graph exports and Messenger/Instagram "Download your information"
+-- inboxes. A message delivered by several files is kept once: its most recently loaded version.
+{%- set formats = ['messages', 'twitter_v2_messages', 'facebook_graph_messages', 'messenger_dyi_messages'] %}
 with messages as (
-    select * from {{ source('raw', 'messages') }}
+    {% for table in formats %}
+        select
+            *,
+            '{{ table | replace("_messages", "") }}' as source_format
+        from {{ source('raw', table) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 latest as (
@@ -24,6 +32,6 @@ select
     sent_at,
     text,
     agent_id,
-    'messages' as source_format,
+    source_format,
     _file as source_file
 from latest

@@ -69,3 +69,42 @@ def twcs_messages(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 )
 def messages(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     return _ingest(context, warehouse, FORMATS["messages"])
+
+
+@dg.asset(
+    key=["raw", "twitter_v2_messages"],
+    group_name="ingest",
+    kinds={"python", "duckdb"},
+    pool="warehouse",
+    description="Tweets and DM events from Twitter/X API v2 responses in the landing folder twitter_v2/.",
+)
+def twitter_v2_messages(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    return _ingest(context, warehouse, FORMATS["twitter_v2"])
+
+
+@dg.asset(
+    key=["raw", "facebook_graph_messages"],
+    group_name="ingest",
+    kinds={"python", "duckdb"},
+    pool="warehouse",
+    description="Facebook Graph page conversations and post comments in the landing folder facebook_graph/.",
+)
+def facebook_graph_messages(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    return _ingest(context, warehouse, FORMATS["facebook_graph"])
+
+
+@dg.asset(
+    key=["raw", "messenger_dyi_messages"],
+    group_name="ingest",
+    kinds={"python", "duckdb"},
+    pool="warehouse",
+    description="Messenger/Instagram 'Download your information' inboxes in the landing folder messenger_dyi/.",
+)
+def messenger_dyi_messages(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    return _ingest(context, warehouse, FORMATS["messenger_dyi"])

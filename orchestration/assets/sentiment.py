@@ -15,7 +15,16 @@ from orchestration.sentiment import SCORER, TABLE, score_new_messages
 @dg.asset(
     key=["raw", "message_sentiment"],
     group_name="ingest",
-    deps=[dg.AssetKey(["raw", "twcs_messages"]), dg.AssetKey(["raw", "messages"])],
+    deps=[
+        dg.AssetKey(["raw", table])
+        for table in (
+            "twcs_messages",
+            "messages",
+            "twitter_v2_messages",
+            "facebook_graph_messages",
+            "messenger_dyi_messages",
+        )
+    ],
     kinds={"python", "duckdb"},
     pool="warehouse",
     description=(

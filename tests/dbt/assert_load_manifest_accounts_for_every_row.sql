@@ -1,16 +1,16 @@
 -- Every loaded file: rows read = rows loaded + rows rejected, and the raw tables hold exactly those rows.
+{%- set raw_tables = [
+    'twcs_messages', 'messages', 'twitter_v2_messages', 'facebook_graph_messages', 'messenger_dyi_messages'
+] %}
 with stored as (
-    select
-        _file as file_path,
-        count(*) as rows_stored
-    from {{ source('raw', 'twcs_messages') }}
-    group by _file
-    union all
-    select
-        _file as file_path,
-        count(*) as rows_stored
-    from {{ source('raw', 'messages') }}
-    group by _file
+    {% for table in raw_tables %}
+        select
+            _file as file_path,
+            count(*) as rows_stored
+        from {{ source('raw', table) }}
+        group by _file
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 rejected as (
