@@ -76,3 +76,60 @@ def test_messenger_mojibake_is_repaired(warehouse):
             ).fetchall()
         }
     assert texts == {"Où est ma commande ?", "Merci ! 😀"}
+
+
+def test_a_broken_file_is_reported_by_the_run_and_the_others_still_build(tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "formats" / "twitter_v2", landing / "twitter_v2")
+    (landing / "twitter_v2" / "cut_short.json").write_text('{"data": [{"id": "1", "text": "half')
+    (landing / "twitter_v2" / "empty.jsonl").write_bytes(b"")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOCIAL_CARE_LANDING_DIR", str(landing))
+        mp.setenv("SOCIAL_CARE_WAREHOUSE", str(tmp_path / "w.duckdb"))
+        result = build(instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    materialization = next(
+        m
+        for m in result.asset_materializations_for_node("raw__twitter_v2_messages")
+        if m.asset_key == dg.AssetKey(["raw", "twitter_v2_messages"])
+    )
+    failed = materialization.metadata["failed_files"].value
+    assert failed == {"twitter_v2/empty.jsonl": "empty file (0 bytes)"}
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        # the page cut short is read, and its one record kept with the reason
+        assert con.execute(
+            "select reason from raw.rejected_rows where file_path = 'twitter_v2/cut_short.json'"
+        ).fetchall() == [("invalid JSON (a line cut short?)",)]
+        assert con.execute("select count(*) from marts.fct_first_replies").fetchone() == (2,)
+
+
+def test_a_late_reply_in_the_next_export_updates_the_earlier_day(tmp_path):
+    """Day 1's export has a question, day 2's export brings the answer: day 1's figures change on the next run."""
+    header = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
+    landing = tmp_path / "landing" / "twcs"
+    landing.mkdir(parents=True)
+    (landing / "day1.csv").write_text(
+        header + "1,c1,True,Mon Mar 04 15:00:00 +0000 2024,@NorthwindCare help,,\n"
+        "2,c2,True,Mon Mar 04 20:00:00 +0000 2024,@NorthwindCare hello,,\n"
+    )
+    warehouse = tmp_path / "w.duckdb"
+
+    def run_and_read():
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SOCIAL_CARE_LANDING_DIR", str(tmp_path / "landing"))
+            mp.setenv("SOCIAL_CARE_WAREHOUSE", str(warehouse))
+            assert build(instance=dg.DagsterInstance.ephemeral()).success
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return con.execute(
+                "select activity_date, conversations, answered_conversations, pending_conversations "
+                "from marts.kpi_daily"
+            ).fetchall()
+
+    from datetime import date
+
+    assert run_and_read() == [(date(2024, 3, 4), 2, 0, 2)]
+    (landing / "day2.csv").write_text(
+        header + "3,NorthwindCare,False,Tue Mar 05 09:00:00 +0000 2024,@c1 Sorry for the wait ^JK,,1\n"
+    )
+    # c1 is now answered (18 h late); c2 is still pending: as_of is the latest message (09:00), 13 h after it
+    assert run_and_read() == [(date(2024, 3, 4), 2, 1, 1)]
