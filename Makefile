@@ -55,7 +55,8 @@ docs: setup
 	$(BIN)/dbt docs generate
 
 bench: setup
-	$(BIN)/python -m bench.sentiment
+	$(BIN)/python -m bench.ingest --messages 1000000
+	$(BIN)/python -m bench.sentiment --messages 200000
 
 lock:
 	{ head -2 requirements.lock; $(BIN)/pip freeze --exclude-editable; } > requirements.lock.new
