@@ -8,13 +8,7 @@ sensor run the whole graph.
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets.ingest import (
-    facebook_graph_messages,
-    messages,
-    messenger_dyi_messages,
-    twcs_messages,
-    twitter_v2_messages,
-)
+from orchestration.assets.ingest import INGEST_ASSETS
 from orchestration.assets.publish import kpi_report, serving_copy
 from orchestration.assets.report import kpi_summary
 from orchestration.assets.sentiment import message_sentiment
@@ -57,11 +51,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):
 
 defs = dg.Definitions(
     assets=[
-        twcs_messages,
-        messages,
-        twitter_v2_messages,
-        facebook_graph_messages,
-        messenger_dyi_messages,
+        *INGEST_ASSETS,
         message_sentiment,
         dbt_models,
         kpi_summary,

@@ -1,4 +1,4 @@
-"""Ingest: one asset per landing format, each loading its sub-folder into the raw table of the same name.
+"""Ingest: one asset per landing format (loader.FORMATS), each loading its sub-folder into the raw table of the same name.
 
 The asset keys (raw/twcs_messages, raw/messages) are the dbt source keys, so the dbt models hang below them.
 """
@@ -49,62 +49,29 @@ def _log(context: dg.AssetExecutionContext, result: FileResult) -> None:
         context.log.info(f"{result.file}: already loaded, skipped")
 
 
-@dg.asset(
-    key=["raw", "twcs_messages"],
-    group_name="ingest",
-    kinds={"python", "duckdb"},
-    pool="warehouse",
-    description="Tweets from 'Customer Support on Twitter' CSV exports in the landing folder twcs/.",
-)
-def twcs_messages(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _ingest(context, warehouse, FORMATS["twcs"])
+DESCRIPTIONS = {
+    "twcs": "Tweets from 'Customer Support on Twitter' CSV exports in the landing folder twcs/.",
+    "messages": "Canonical messages (CSV or JSON Lines) from the landing folder messages/.",
+    "twitter_v2": "Tweets and DM events from Twitter/X API v2 responses in the landing folder twitter_v2/.",
+    "facebook_graph": "Facebook Graph page conversations and post comments in the landing folder facebook_graph/.",
+    "messenger_dyi": "Messenger/Instagram 'Download your information' inboxes in the landing folder messenger_dyi/.",
+}
 
 
-@dg.asset(
-    key=["raw", "messages"],
-    group_name="ingest",
-    kinds={"python", "duckdb"},
-    pool="warehouse",
-    description="Canonical messages (CSV or JSON Lines) from the landing folder messages/.",
-)
-def messages(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _ingest(context, warehouse, FORMATS["messages"])
+def ingest_asset(fmt: LandingFormat) -> dg.AssetsDefinition:
+    """The asset that loads one landing format: key raw/<table>, the dbt source of the same name."""
+
+    @dg.asset(
+        key=["raw", fmt.table],
+        group_name="ingest",
+        kinds={"python", "duckdb"},
+        pool="warehouse",
+        description=DESCRIPTIONS[fmt.name],
+    )
+    def load(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        return _ingest(context, warehouse, fmt)
+
+    return load
 
 
-@dg.asset(
-    key=["raw", "twitter_v2_messages"],
-    group_name="ingest",
-    kinds={"python", "duckdb"},
-    pool="warehouse",
-    description="Tweets and DM events from Twitter/X API v2 responses in the landing folder twitter_v2/.",
-)
-def twitter_v2_messages(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    return _ingest(context, warehouse, FORMATS["twitter_v2"])
-
-
-@dg.asset(
-    key=["raw", "facebook_graph_messages"],
-    group_name="ingest",
-    kinds={"python", "duckdb"},
-    pool="warehouse",
-    description="Facebook Graph page conversations and post comments in the landing folder facebook_graph/.",
-)
-def facebook_graph_messages(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    return _ingest(context, warehouse, FORMATS["facebook_graph"])
-
-
-@dg.asset(
-    key=["raw", "messenger_dyi_messages"],
-    group_name="ingest",
-    kinds={"python", "duckdb"},
-    pool="warehouse",
-    description="Messenger/Instagram 'Download your information' inboxes in the landing folder messenger_dyi/.",
-)
-def messenger_dyi_messages(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    return _ingest(context, warehouse, FORMATS["messenger_dyi"])
+INGEST_ASSETS = [ingest_asset(fmt) for fmt in FORMATS.values()]
