@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import string
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -37,7 +36,7 @@ Scores = tuple[float, float, float, float]  # compound, pos, neu, neg
 SCORER = f"vaderSentiment {version('vaderSentiment')}"
 TABLE = SENTIMENT_TABLE
 COLUMNS = SENTIMENT_COLUMNS
-# Below this many distinct texts (~40 ms of work) a pool saves too little: forking two workers takes ~20 ms.
+# Below this many distinct texts (~40 ms of work) a pool saves too little to pay for starting two workers.
 PARALLEL_THRESHOLD = 2_000
 CHUNK_SIZE = 2_000
 _PUNCTUATION = string.punctuation
@@ -291,10 +290,13 @@ def score_texts(texts: Sequence[str], workers: int = 2) -> list[Scores]:
         # At least four chunks per worker, so that a worker finishing early takes the next one.
         size = min(CHUNK_SIZE, -(-len(distinct) // (4 * workers)))
         chunks = [distinct[i : i + size] for i in range(0, len(distinct), size)]
-        # fork (Linux): workers start in ~15 ms and inherit the lexicons loaded here; spawn takes ~0.4 s.
-        _lexicons()
-        fork = sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if fork else "spawn")
+        # forkserver (Linux): workers are forked from a clean single-threaded server process, so a caller that runs
+        # threads (Dagster, a test runner) cannot hand a held lock to a child and deadlock it, as plain fork can;
+        # the server preloads this module once. Elsewhere: spawn.
+        server = "forkserver" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if server else "spawn")
+        if server:
+            context.set_forkserver_preload([__name__])
         with context.Pool(min(workers, len(chunks)), initializer=_warm_up) as pool:
             scores = [s for chunk in pool.imap(_score_chunk, chunks) for s in chunk]
     return [scores[p] for p in positions]
