@@ -362,3 +362,23 @@ def finish(con: duckdb.DuckDBPyConnection, parsed: str, rejects: str) -> ParsedF
     rows_parsed = con.execute(f"select count(*) from {parsed}").fetchone()[0]
     rows_rejected = con.execute(f"select count(*) from {rejects}").fetchone()[0]
     return ParsedFile(parsed, rejects, rows_parsed + rows_rejected, rows_parsed, rows_rejected)
+
+
+def decode_lines(data: bytes) -> tuple[str, list[tuple[int, str, str]]]:
+    """UTF-8 text of a line-oriented file. A file that is not UTF-8 throughout is decoded line by line: each line
+    that is not UTF-8 becomes empty in the text and is returned as (line number, reason, the line escaped)."""
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    undecodable: list[tuple[int, str, str]] = []
+    lines = data.split(b"\n")
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            undecodable.append(
+                (number, f"invalid UTF-8 text: {exc}", line.decode("utf-8", "backslashreplace"))
+            )
+            lines[number - 1] = b""
+    return b"\n".join(lines).decode("utf-8"), undecodable

@@ -13,6 +13,7 @@ from orchestration.parsers.common import (
     FileRejected,
     ParsedFile,
     check_readable,
+    decode_lines,
     finish,
     insert_rows,
     read_bytes,
@@ -156,20 +157,7 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: str, rejects:
     A file that is not UTF-8 throughout is decoded line by line: a line that is not UTF-8 is rejected on its own.
     """
     data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
-    undecodable: list[tuple[int, str, str]] = []
-    try:
-        content = data.decode("utf-8")
-    except UnicodeDecodeError:
-        lines = data.split(b"\n")
-        for number, line in enumerate(lines, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                undecodable.append(
-                    (number, f"invalid UTF-8 text: {exc}", line.decode("utf-8", "backslashreplace"))
-                )
-                lines[number - 1] = b""
-        content = b"\n".join(lines).decode("utf-8")
+    content, undecodable = decode_lines(data)
     con.execute(
         "create or replace temp table _jsonl_undecodable (line_number bigint, reason varchar, line varchar)"
     )

@@ -46,6 +46,7 @@ from orchestration.parsers.common import (
     FileRejected,
     ParsedFile,
     check_readable,
+    decode_lines,
     finish,
     insert_rows,
     read_bytes,
@@ -113,20 +114,7 @@ def read_json_documents(con: duckdb.DuckDBPyConnection, path: Path, table: str) 
     """
     check_readable(path)
     data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
-    undecodable: list[tuple[int, str, str]] = []
-    try:
-        content = data.decode("utf-8")
-    except UnicodeDecodeError:
-        lines = data.split(b"\n")
-        for number, line in enumerate(lines, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                undecodable.append(
-                    (number, f"invalid UTF-8 text: {exc}", line.decode("utf-8", "backslashreplace"))
-                )
-                lines[number - 1] = b""
-        content = b"\n".join(lines).decode("utf-8")
+    content, undecodable = decode_lines(data)
     con.execute("create or replace temp table _json_undecodable (line bigint, reason varchar, raw varchar)")
     insert_rows(con, "_json_undecodable", ["bigint", "varchar", "varchar"], undecodable)
     whole = not undecodable and con.execute("select json_valid(?)", [content]).fetchone()[0]
