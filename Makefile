@@ -37,13 +37,13 @@ run: sample manifest
 	$(BIN)/python -m orchestration.run
 
 lint: setup
-	$(BIN)/ruff check orchestration tests
-	$(BIN)/ruff format --check orchestration tests
+	$(BIN)/ruff check orchestration tests bench
+	$(BIN)/ruff format --check orchestration tests bench
 	SOCIAL_CARE_WAREHOUSE=:memory: $(BIN)/sqlfluff lint models macros tests/dbt
 
 format: setup
-	$(BIN)/ruff format orchestration tests
-	$(BIN)/ruff check --fix orchestration tests
+	$(BIN)/ruff format orchestration tests bench
+	$(BIN)/ruff check --fix orchestration tests bench
 
 test: setup lint manifest
 	$(BIN)/python -m pytest
@@ -57,6 +57,7 @@ docs: setup
 bench: setup
 	$(BIN)/python -m bench.ingest --messages 1000000
 	$(BIN)/python -m bench.sentiment --messages 200000
+	$(BIN)/python -m bench.pipeline --messages 1000000 10000000
 
 lock:
 	{ head -2 requirements.lock; $(BIN)/pip freeze --exclude-editable; } > requirements.lock.new

@@ -15,11 +15,12 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
+from orchestration.deliveries import delivered_by
 from orchestration.parsers import facebook_graph, messages, messenger_dyi, twcs, twitter_v2
 from orchestration.parsers.common import FileRejected, ParsedFile
 
@@ -245,14 +246,21 @@ def _record_failure(
 
 
 def load_folder(
-    con: duckdb.DuckDBPyConnection, landing_dir: Path, fmt: LandingFormat, loaded_at: datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    fmt: LandingFormat,
+    loaded_at: datetime | None = None,
+    through_day: date | None = None,
 ) -> list[FileResult]:
-    """Load every file of one format's landing sub-folder."""
+    """Load every file of one format's landing sub-folder (with ``through_day``: the files a daily partition
+    loads, see orchestration/deliveries.py)."""
     ensure_raw_schema(con)
     folder = landing_dir / fmt.name
+    names = [
+        (path, f"{fmt.name}/{path.relative_to(folder).as_posix()}") for path in landing_files(folder, fmt)
+    ]
     return [
-        load_file(con, path, fmt, f"{fmt.name}/{path.relative_to(folder).as_posix()}", loaded_at)
-        for path in landing_files(folder, fmt)
+        load_file(con, path, fmt, name, loaded_at) for path, name in names if delivered_by(name, through_day)
     ]
 
 

@@ -6,12 +6,19 @@
 -- says who initiated it (a brand follow-up after the gap, with nobody waiting, is brand-initiated).
 -- Human reply: an agent message that no automated-author rule (seeds/automated_authors) matches. Bots, auto-replies
 -- and away messages never count as replies to a customer.
+-- Incremental by customer (int_affected_customers): a conversation never spans two customer_keys.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_affected_customers() }}"
+) }}
+-- depends_on: {{ ref('int_affected_customers') }}
+{#- regular expressions of the seeds, matched as constants (see macros/known_values.sql) -#}
+{%- set automated_patterns = known_values(ref('automated_authors'), 'text_pattern') %}
+{%- set signoff_patterns = known_values(ref('accounts'), 'signoff_regex') + [var('default_signoff_regex')] %}
 with messages as (
     select * from {{ ref('int_messages') }}
-),
-
-threads as (
-    select * from {{ ref('int_threads') }}
+    {{ affected_customers_only() }}
 ),
 
 accounts as (
@@ -27,8 +34,9 @@ scoped as (
         messages.message_key,
         messages.thread_key,
         messages.channel,
-        threads.account_id,
-        threads.first_customer_id as customer_id,
+        messages.thread_account_id as account_id,
+        messages.thread_customer_id as customer_id,
+        messages.customer_key,
         messages.is_private,
         messages.author_id,
         messages.author_role,
@@ -36,13 +44,11 @@ scoped as (
         messages.sent_at,
         messages.text,
         case
-            when messages.is_private and threads.first_customer_id is not null
-                then messages.channel || ':' || threads.account_id || ':' || threads.first_customer_id
+            when messages.is_private and messages.thread_customer_id is not null then messages.customer_key
             else messages.thread_key
         end as conversation_scope,
         case messages.author_role when 'customer' then 0 else 1 end as role_order
     from messages
-    inner join threads on messages.thread_key = threads.thread_id
 ),
 
 automated as (
@@ -55,7 +61,7 @@ automated as (
             and (automated_rules.author_id is null or scoped.author_id = automated_rules.author_id)
             and (
                 automated_rules.text_pattern is null
-                or {{ regex_matches('scoped.text', 'automated_rules.text_pattern') }}
+                or {{ regex_matches('scoped.text', 'automated_rules.text_pattern', automated_patterns) }}
             )
 ),
 
@@ -73,7 +79,8 @@ classified as (
                         {{ regex_extract(
                             'scoped.text',
                             "coalesce(accounts.signoff_regex, '" ~ (var('default_signoff_regex') | replace("'", "''")) ~ "')",
-                            1
+                            1,
+                            signoff_patterns
                         ) }},
                             ''
                         )
@@ -131,6 +138,7 @@ select
     channel,
     account_id,
     customer_id,
+    customer_key,
     is_private,
     author_id,
     author_role,

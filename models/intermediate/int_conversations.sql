@@ -1,15 +1,26 @@
 -- One row per conversation: who started it, its first reply, turns, resolution, first-contact resolution and
 -- escalation from public to private. Every rule and threshold is in docs/definitions.md.
+-- Incremental by customer (int_affected_customers): the next contact and the escalation look only at the same
+-- customer's conversations with the same account.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_affected_customers() }}"
+) }}
+-- depends_on: {{ ref('int_affected_customers') }}
 {%- set quiet_seconds = var('resolution_quiet_hours') * 3600 %}
 {%- set window_seconds = var('response_window_hours') * 3600 %}
 {%- set fcr_seconds = var('fcr_window_days') * 86400 %}
 {%- set escalation_seconds = var('escalation_window_hours') * 3600 %}
+{%- set dm_request_regexes = known_values(ref('dm_request_patterns'), 'pattern') %}
 with messages as (
     select * from {{ ref('int_conversation_messages') }}
+    {{ affected_customers_only() }}
 ),
 
 turns as (
     select * from {{ ref('int_turns') }}
+    {{ affected_customers_only() }}
 ),
 
 dm_request_patterns as (
@@ -27,6 +38,7 @@ message_summary as (
         any_value(account_id) as account_id,
         any_value(channel) as channel,
         any_value(customer_id) as customer_id,
+        any_value(customer_key) as customer_key,
         bool_or(is_private) as is_private,
         min(sent_at) as started_at,
         max(sent_at) as last_message_at,
@@ -72,7 +84,9 @@ dm_requests as (
     select distinct messages.conversation_id
     from messages
     inner join dm_request_patterns
-        on messages.is_human_reply and {{ regex_matches('messages.text', 'dm_request_patterns.pattern') }}
+        on
+            messages.is_human_reply
+            and {{ regex_matches('messages.text', 'dm_request_patterns.pattern', dm_request_regexes) }}
     where not messages.is_private
 ),
 
@@ -167,6 +181,7 @@ select
     resolved.channel,
     resolved.is_private,
     resolved.customer_id,
+    resolved.customer_key,
     resolved.initiated_by,
     resolved.initiated_by = 'customer' as is_customer_initiated,
     resolved.started_at,

@@ -1,13 +1,66 @@
--- Messages up to as_of, each with the thread it belongs to.
+-- Messages up to as_of, each with the thread it belongs to and the thread's account and customer.
 -- A thread is the reply tree of a message that has no parent in the data (its root): the root is the earliest
 -- ancestor present, and a message whose parent is missing starts a thread of its own. Where the export names the
 -- conversation (a DM thread id), that id is the thread. The tree is walked from the roots down, one level per
 -- step, so the work is linear in the messages and the steps are the depth of the deepest chain. A message whose
 -- ancestors form a cycle is never reached from a root: it becomes a thread of its own, flagged.
-with recursive messages as (
+-- A thread's account is the one whose brand message comes first (a twcs customer may mention several handles),
+-- failing that the account of its first message; its customer is the author of its first customer message.
+-- customer_key (channel:account:customer, or the thread for a thread without a customer) is the unit that the
+-- incremental models downstream recompute: every conversation rule looks no further than one customer's messages
+-- with one account.
+-- Incremental: the messages changed since the last run (loaded since, or newly before as_of) and every message of
+-- the threads they touch (their own former thread, their parent's, a former root that answers them) are walked
+-- again and replace their rows. previous_customer_key keeps the customer a re-threaded message had before.
+{{ config(materialized='incremental', unique_key='message_key', incremental_strategy='delete+insert') }}
+with recursive staged as (
     select *
     from {{ ref('stg_messages') }}
     where sent_at <= {{ as_of_timestamp() }}
+),
+
+{% if is_incremental() -%}
+previous_run as (
+    select
+        max(loaded_at) as loaded_watermark,
+        max(as_of_at) as previous_as_of
+    from {{ this }}
+),
+
+changed as (
+    select
+        staged.message_key,
+        staged.parent_message_key,
+        staged.source_thread_key
+    from staged
+    cross join previous_run
+    where staged.loaded_at >= previous_run.loaded_watermark or staged.sent_at > previous_run.previous_as_of
+),
+
+touched_threads as (
+    select thread_key from {{ this }}
+    where
+        message_key in (select changed.message_key from changed)
+        or message_key in (select changed.parent_message_key from changed)
+        or parent_message_key in (select changed.message_key from changed)
+    union
+    select source_thread_key from changed
+    where source_thread_key is not null
+),
+
+{% endif -%}
+messages as (
+    select staged.*
+    from staged
+    {%- if is_incremental() %}
+        where
+            staged.message_key in (select changed.message_key from changed)
+            or staged.message_key in (
+                select previous.message_key
+                from {{ this }} as previous
+                where previous.thread_key in (select touched_threads.thread_key from touched_threads)
+            )
+    {%- endif %}
 ),
 
 linked as (
@@ -35,13 +88,95 @@ walk (message_key, root_message_key, reply_depth) as (
     from walk
     inner join linked as child
         on walk.message_key = child.present_parent_key
+),
+
+threaded as (
+    select
+        messages.*,
+        coalesce(messages.source_thread_key, walk.root_message_key, messages.message_key) as thread_key,
+        coalesce(walk.reply_depth, 0) as reply_depth,
+        messages.source_thread_key is null and walk.message_key is null as is_in_reply_cycle,
+        row_number() over (
+            partition by coalesce(messages.source_thread_key, walk.root_message_key, messages.message_key)
+            order by messages.sent_at, case messages.author_role when 'customer' then 0 else 1 end, messages.message_key
+        ) as position_in_thread
+    from messages
+    left join walk
+        on messages.message_key = walk.message_key
+),
+
+first_brand_message as (
+    select
+        thread_key,
+        account_id
+    from threaded
+    where author_role in ('agent', 'bot')
+    qualify row_number() over (partition by thread_key order by position_in_thread) = 1
+),
+
+first_customer_message as (
+    select
+        thread_key,
+        author_id as customer_id
+    from threaded
+    where author_role = 'customer'
+    qualify row_number() over (partition by thread_key order by position_in_thread) = 1
+),
+
+first_message as (
+    select
+        thread_key,
+        account_id
+    from threaded
+    where position_in_thread = 1
+),
+
+thread_people as (
+    select
+        first_message.thread_key,
+        coalesce(first_brand_message.account_id, first_message.account_id, 'unknown') as thread_account_id,
+        first_customer_message.customer_id as thread_customer_id
+    from first_message
+    left join first_brand_message on first_message.thread_key = first_brand_message.thread_key
+    left join first_customer_message on first_message.thread_key = first_customer_message.thread_key
 )
 
 select
-    messages.*,
-    coalesce(messages.source_thread_key, walk.root_message_key, messages.message_key) as thread_key,
-    coalesce(walk.reply_depth, 0) as reply_depth,
-    messages.source_thread_key is null and walk.message_key is null as is_in_reply_cycle
-from messages
-left join walk
-    on messages.message_key = walk.message_key
+    threaded.message_key,
+    threaded.message_id,
+    threaded.channel,
+    threaded.parent_message_key,
+    threaded.source_thread_key,
+    threaded.account_id,
+    threaded.author_id,
+    threaded.author_role,
+    threaded.is_private,
+    threaded.sent_at,
+    threaded.text,
+    threaded.agent_id,
+    threaded.source_format,
+    threaded.source_file,
+    threaded.loaded_at,
+    threaded.thread_key,
+    threaded.reply_depth,
+    threaded.is_in_reply_cycle,
+    threaded.position_in_thread,
+    thread_people.thread_account_id,
+    thread_people.thread_customer_id,
+    case
+        when thread_people.thread_customer_id is not null
+            then threaded.channel || ':' || thread_people.thread_account_id || ':' || thread_people.thread_customer_id
+        else threaded.thread_key
+    end as customer_key,
+    {% if is_incremental() -%}
+        previous.customer_key as previous_customer_key,
+    {%- else -%}
+        cast(null as varchar) as previous_customer_key,
+    {%- endif %}
+    {{ as_of_timestamp() }} as as_of_at,
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as batch_at
+from threaded
+inner join thread_people on threaded.thread_key = thread_people.thread_key
+{%- if is_incremental() %}
+    left join {{ this }} as previous on threaded.message_key = previous.message_key
+{%- endif %}

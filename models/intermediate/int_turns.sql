@@ -1,8 +1,15 @@
 -- One row per customer turn: a maximal run of customer messages with no human reply between them (bot messages do
 -- not end a run). The wait starts at the turn's first message and stops at the next human reply in the
 -- conversation; the reply is credited to the agent who sent it. "Any reply" (bots included) is kept beside it.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_affected_customers() }}"
+) }}
+-- depends_on: {{ ref('int_affected_customers') }}
 with messages as (
     select * from {{ ref('int_conversation_messages') }}
+    {{ affected_customers_only() }}
 ),
 
 conversation_starts as (
@@ -19,6 +26,7 @@ customer_turns as (
         account_id,
         channel,
         is_private,
+        customer_key,
         human_replies_so_far as human_replies_before,
         min(brand_messages_so_far) as brand_messages_before,
         min(sent_at) as started_at,
@@ -26,7 +34,7 @@ customer_turns as (
         count(*) as customer_message_count
     from messages
     where author_role = 'customer'
-    group by conversation_id, account_id, channel, is_private, human_replies_so_far
+    group by conversation_id, account_id, channel, is_private, customer_key, human_replies_so_far
 ),
 
 human_replies as (
@@ -56,6 +64,7 @@ turns as (
         customer_turns.account_id,
         customer_turns.channel,
         customer_turns.is_private,
+        customer_turns.customer_key,
         conversation_starts.initiated_by,
         row_number() over (
             partition by customer_turns.conversation_id order by customer_turns.started_at

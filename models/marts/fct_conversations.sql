@@ -1,7 +1,15 @@
 -- One row per conversation (docs/definitions.md, "Conversation"): the published form of int_conversations, with
 -- the account's local day, weekday and hour of its start.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_recomputed('conversation_id', 'int_conversations') }}",
+    post_hook="{{ refresh_observed_seconds() }}"
+) }}
+-- depends_on: {{ ref('int_affected_customers') }}
 with conversations as (
     select * from {{ ref('int_conversations') }}
+    {{ affected_customers_only() }}
 ),
 
 accounts as (

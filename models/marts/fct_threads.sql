@@ -1,4 +1,10 @@
 -- One row per thread (reply tree or exported conversation): the published form of int_threads.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_recomputed('thread_id', 'int_threads') }}"
+) }}
+-- depends_on: {{ ref('int_affected_customers') }}
 select
     thread_id,
     channel,
@@ -17,3 +23,4 @@ select
     max_reply_depth,
     has_reply_cycle
 from {{ ref('int_threads') }}
+{{ affected_customers_only() }}

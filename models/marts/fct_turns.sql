@@ -1,7 +1,14 @@
 -- One row per customer turn (the reply grain): every wait of every conversation, credited to the agent who ended
 -- it. First reply time is turn 1 of a customer-initiated conversation; next reply times are the later turns.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_recomputed('conversation_id', 'int_conversations') }}"
+) }}
+-- depends_on: {{ ref('int_affected_customers') }}, {{ ref('int_conversations') }}
 with turns as (
     select * from {{ ref('int_turns') }}
+    {{ affected_customers_only() }}
 ),
 
 accounts as (

@@ -41,7 +41,7 @@ select
     count(case when wait_seconds <= 15 * 60 then 1 end) as replies_within_15m,
     count(case when wait_seconds <= 60 * 60 then 1 end) as replies_within_60m,
     count(sentiment_lift) as sentiment_measured_first_replies,
-    avg(sentiment_lift) as sentiment_lift_mean,
+    {{ exact_mean("sentiment_lift") }} as sentiment_lift_mean,
     count(case when sentiment_change = 'improved' then 1 end) as sentiment_improved_first_replies,
     count(case when sentiment_change = 'worsened' then 1 end) as sentiment_worsened_first_replies
 from turns

@@ -1,6 +1,5 @@
--- One row per message of the formats parsed into canonical columns: the canonical files (landing folder
--- messages/), Twitter API v2 pages, Facebook Graph exports and Messenger/Instagram "Download your information"
--- inboxes. A message delivered by several files is kept once: its most recently loaded version.
+-- Every loaded version of every message of the canonical and platform formats (an edited or re-delivered message
+-- appears once per file: the latest wins in stg_messages).
 {%- set formats = ['messages', 'twitter_v2_messages', 'facebook_graph_messages', 'messenger_dyi_messages'] %}
 with messages as (
     {% for table in formats %}
@@ -10,14 +9,6 @@ with messages as (
         from {{ source('raw', table) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
-),
-
-latest as (
-    select *
-    from messages
-    qualify row_number() over (
-            partition by channel, message_id order by _loaded_at desc, _file desc, _row desc
-        ) = 1
 )
 
 select
@@ -33,5 +24,7 @@ select
     text,
     agent_id,
     source_format,
-    _file as source_file
-from latest
+    _file as source_file,
+    _row as source_row,
+    _loaded_at as loaded_at
+from messages

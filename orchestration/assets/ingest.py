@@ -1,19 +1,24 @@
 """Ingest: one asset per landing format (loader.FORMATS), each loading its sub-folder into the raw table of the same name.
 
 The asset keys (raw/twcs_messages, raw/messages) are the dbt source keys, so the dbt models hang below them.
+Daily partitions (UTC): the partition of day D loads the files delivered up to D (orchestration/deliveries.py).
 """
+
+from datetime import date
 
 import dagster as dg
 
 from orchestration.config import Settings
+from orchestration.deliveries import daily_partitions
 from orchestration.loader import FORMATS, FileResult, LandingFormat, load_folder, summarize
 from orchestration.resources import WarehouseResource
 
 
 def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fmt: LandingFormat):
     landing_dir = Settings.from_env().landing_dir
+    through_day = date.fromisoformat(context.partition_key) if context.has_partition_key else None
     with warehouse.connect() as con:
-        results = load_folder(con, landing_dir, fmt)
+        results = load_folder(con, landing_dir, fmt, through_day=through_day)
         total_rows = con.execute(f"select count(*) from raw.{fmt.table}").fetchone()[0]
     for result in results:
         _log(context, result)
@@ -67,6 +72,7 @@ def ingest_asset(fmt: LandingFormat) -> dg.AssetsDefinition:
         kinds={"python", "duckdb"},
         pool="warehouse",
         description=DESCRIPTIONS[fmt.name],
+        partitions_def=daily_partitions(),
     )
     def load(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         return _ingest(context, warehouse, fmt)

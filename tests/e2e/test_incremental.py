@@ -1,0 +1,109 @@
+"""Incremental builds give the marts a full build gives.
+
+The same generated exports, split into daily files (with late messages, replies arriving before their parent and
+edited messages: orchestration/daily_exports.py), are built twice: once all at once (a full build), and once
+delivered in three batches, each followed by an incremental build. Every mart and every intermediate model must
+come out identical, row for row.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.assets.publish import MARTS
+from orchestration.daily_exports import split_into_days
+from orchestration.generate import generate
+from orchestration.run import build
+
+pytestmark = pytest.mark.e2e
+
+INTERMEDIATE = (
+    "int_messages",
+    "int_threads",
+    "int_conversation_messages",
+    "int_turns",
+    "int_conversations",
+    "int_conversation_sentiment",
+)
+# bookkeeping of the incremental runs, not data: when and in which batch a row was written
+BOOKKEEPING = ("loaded_at", "as_of_at", "batch_at", "previous_customer_key")
+
+
+def build_warehouse(landing: Path, warehouse: Path) -> tuple[bool, str]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOCIAL_CARE_LANDING_DIR", str(landing))
+        mp.setenv("SOCIAL_CARE_WAREHOUSE", str(warehouse))
+        assert build(instance=dg.DagsterInstance.ephemeral()).success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        full_refresh, reason = con.execute("select full_refresh, reason from raw.dbt_build_state").fetchone()
+    return full_refresh, reason
+
+
+def deliver(days_dir: Path, landing: Path, days: list) -> None:
+    for day in days:
+        for source in days_dir.glob(f"*/{day.isoformat()}.csv"):
+            target = landing / source.parent.name / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+
+
+def differences(full: Path, incremental: Path) -> dict[str, tuple[int, int, int]]:
+    """table -> (rows, rows only in the full build, rows only in the incremental one), for tables that differ."""
+    different = {}
+    with duckdb.connect() as con:
+        con.execute(f"attach '{full}' as f (read_only)")
+        con.execute(f"attach '{incremental}' as i (read_only)")
+        tables = [("marts", m) for m in MARTS] + [("intermediate", m) for m in INTERMEDIATE]
+        for schema, table in tables:
+            columns = [
+                r[0]
+                for r in con.execute(
+                    "select column_name from duckdb_columns() where database_name = 'f' and schema_name = ? "
+                    "and table_name = ? order by column_index",
+                    [schema, table],
+                ).fetchall()
+                if r[0] not in BOOKKEEPING
+            ]
+            select = ", ".join(f'"{c}"' for c in columns)
+            rows = con.execute(f"select count(*) from f.{schema}.{table}").fetchone()[0]
+            only_full = con.execute(
+                f"select count(*) from (select {select} from f.{schema}.{table} "
+                f"except all select {select} from i.{schema}.{table})"
+            ).fetchone()[0]
+            only_incremental = con.execute(
+                f"select count(*) from (select {select} from i.{schema}.{table} "
+                f"except all select {select} from f.{schema}.{table})"
+            ).fetchone()[0]
+            assert rows > 0, f"{table} is empty: the comparison would prove nothing"
+            if only_full or only_incremental:
+                different[table] = (rows, only_full, only_incremental)
+    return different
+
+
+def test_incremental_builds_equal_a_full_build(tmp_path):
+    generate(tmp_path / "export", messages=1500, days=6, accounts=3, formats=("twcs", "messages"))
+    days_dir = tmp_path / "days"
+    days = split_into_days(tmp_path / "export", days_dir, late_percent=5, edited_percent=3)
+    assert len(days) >= 8  # 6 days of messages, plus late and edited deliveries after them
+
+    full_landing, full_warehouse = tmp_path / "full", tmp_path / "full.duckdb"
+    deliver(days_dir, full_landing, days)
+    assert build_warehouse(full_landing, full_warehouse) == (True, "first build of this warehouse")
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "incremental.duckdb"
+    batches = [days[:3], days[3:5], days[5:]]
+    decisions = []
+    for batch in batches:
+        deliver(days_dir, landing, batch)
+        decisions.append(build_warehouse(landing, warehouse))
+        print(decisions[-1])
+    assert decisions[0] == (True, "first build of this warehouse")
+    assert [full for full, _ in decisions[1:]] == [False, False]
+    assert decisions[1][1] == f"incremental: {2 * len(batches[1])} new file(s) since the last build"
+
+    assert differences(full_warehouse, warehouse) == {}
