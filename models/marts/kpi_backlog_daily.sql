@@ -2,6 +2,11 @@
 -- human reply: a customer turn had started and no human had answered it yet (a conversation has at most one such
 -- turn: later customer messages join it). One row per account x channel x day
 -- from the account's first customer turn to as_of.
+-- Counted as a running sum of events (a turn joins the backlog when it starts and leaves it when a human answers;
+-- it is over the response window from window seconds after its start until then), so the cost follows the turns,
+-- not turns x days. The oldest waiting turn is the first never-answered one, or an answered one still waiting at
+-- the snapshot (a range join over answered turns only).
+{%- set window_seconds = var('response_window_hours') * 3600 %}
 with turns as (
     select * from {{ ref('fct_turns') }}
 ),
@@ -41,20 +46,105 @@ days as (
         on spine.spine_date between account_channels.first_date and account_channels.last_date
 ),
 
-waiting as (
+events as (
+    select
+        account_id,
+        channel,
+        started_at as event_at,
+        1 as waiting_change,
+        0 as over_window_change
+    from turns
+    union all
+    select
+        account_id,
+        channel,
+        replied_at as event_at,
+        -1 as waiting_change,
+        0 as over_window_change
+    from turns
+    where replied_at is not null
+    union all
+    select
+        account_id,
+        channel,
+        {{ add_seconds("date_trunc('second', started_at)", window_seconds) }} as event_at,
+        0 as waiting_change,
+        1 as over_window_change
+    from turns
+    union all
+    select
+        account_id,
+        channel,
+        greatest({{ add_seconds("date_trunc('second', started_at)", window_seconds) }}, replied_at) as event_at,
+        0 as waiting_change,
+        -1 as over_window_change
+    from turns
+    where replied_at is not null
+),
+
+timeline as (
+    -- at equal times the events come first: a turn that starts at the snapshot is waiting, one answered then is not
+    select
+        account_id,
+        channel,
+        event_at,
+        0 as is_snapshot,
+        waiting_change,
+        over_window_change,
+        cast(null as date) as activity_date
+    from events
+    union all
+    select
+        account_id,
+        channel,
+        snapshot_at as event_at,
+        1 as is_snapshot,
+        0 as waiting_change,
+        0 as over_window_change,
+        activity_date
+    from days
+),
+
+running as (
+    select
+        account_id,
+        channel,
+        activity_date,
+        is_snapshot,
+        sum(waiting_change) over running_window as conversations_waiting,
+        sum(over_window_change) over running_window as conversations_waiting_over_window
+    from timeline
+    window running_window as (
+        partition by account_id, channel
+        order by event_at, is_snapshot
+        rows between unbounded preceding and current row
+    )
+),
+
+first_unanswered as (
+    select
+        account_id,
+        channel,
+        min(started_at) as started_at
+    from turns
+    where replied_at is null
+    group by account_id, channel
+),
+
+oldest_answered as (
     select
         days.account_id,
         days.channel,
         days.activity_date,
-        turns.conversation_id,
-        {{ seconds_between('turns.started_at', 'days.snapshot_at') }} as waiting_seconds
+        min(turns.started_at) as started_at
     from days
     inner join turns
         on
             days.account_id = turns.account_id
             and days.channel = turns.channel
             and days.snapshot_at >= turns.started_at
-            and (turns.replied_at is null or days.snapshot_at < turns.replied_at)
+            and days.snapshot_at < turns.replied_at
+    group by days.account_id, days.channel, days.activity_date
 )
 
 select
@@ -62,18 +152,29 @@ select
     days.channel,
     days.activity_date,
     days.snapshot_at,
-    count(distinct waiting.conversation_id) as conversations_waiting,
-    count(
-        distinct case
-            when waiting.waiting_seconds >= {{ var('response_window_hours') }} * 3600 then waiting.conversation_id
-        end
-    )
-        as conversations_waiting_over_window,
-    max(waiting.waiting_seconds) as oldest_waiting_seconds
+    cast(running.conversations_waiting as bigint) as conversations_waiting,
+    cast(running.conversations_waiting_over_window as bigint) as conversations_waiting_over_window,
+    {{ seconds_between(
+        '''case
+            when
+                first_unanswered.started_at <= days.snapshot_at
+                and (oldest_answered.started_at is null or first_unanswered.started_at < oldest_answered.started_at)
+                then first_unanswered.started_at
+            else oldest_answered.started_at
+        end''',
+        'days.snapshot_at'
+    ) }} as oldest_waiting_seconds
 from days
-left join waiting
+inner join running
     on
-        days.account_id = waiting.account_id
-        and days.channel = waiting.channel
-        and days.activity_date = waiting.activity_date
-group by days.account_id, days.channel, days.activity_date, days.snapshot_at
+        days.account_id = running.account_id
+        and days.channel = running.channel
+        and days.activity_date = running.activity_date
+        and running.is_snapshot = 1
+left join first_unanswered
+    on days.account_id = first_unanswered.account_id and days.channel = first_unanswered.channel
+left join oldest_answered
+    on
+        days.account_id = oldest_answered.account_id
+        and days.channel = oldest_answered.channel
+        and days.activity_date = oldest_answered.activity_date
