@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +77,16 @@ def stage_main(stage: str, paths: list[str]) -> None:
     """One stage, run in a child process by run_stage (``--stage``)."""
     import duckdb
 
+    if stage == "generate":
+        from orchestration.daily_exports import split_into_days
+        from orchestration.generate import generate
+
+        root, messages, days, accounts = Path(paths[0]), int(paths[1]), int(paths[2]), int(paths[3])
+        formats = ("twcs", "messages")
+        generate(root / "export", messages=messages // 2, days=days, accounts=accounts, formats=formats)
+        split_into_days(root / "export", root / "days")
+        shutil.rmtree(root / "export")
+        return
     if stage == "scan":
         con = duckdb.connect()
         con.execute("create table t as select * from read_csv(?, union_by_name = true)", [paths])
@@ -118,6 +129,12 @@ def dbt_layers(target_dir: Path) -> dict[str, float]:
     return layers
 
 
+def slowest_nodes(target_dir: Path, count: int = 12) -> dict[str, float]:
+    results = json.loads((target_dir / "run_results.json").read_text())["results"]
+    ranked = sorted(results, key=lambda r: -r["execution_time"])[:count]
+    return {r["unique_id"].split(".", 2)[-1]: round(r["execution_time"], 2) for r in ranked}
+
+
 def pipeline(landing: Path, warehouse: Path, env: dict[str, str], full_refresh: bool) -> dict[str, dict]:
     stage = [sys.executable, "-m", "bench.pipeline", "--stage"]
     stages: dict[str, dict] = {}
@@ -127,6 +144,7 @@ def pipeline(landing: Path, warehouse: Path, env: dict[str, str], full_refresh: 
     dbt = [str(Path(sys.executable).parent / "dbt"), "build", "--quiet", "--target-path", str(target)]
     stages["dbt build"] = run_stage(dbt + (["--full-refresh"] if full_refresh else []), env)
     stages["dbt build"]["layers"] = dbt_layers(target)
+    stages["dbt build"]["slowest"] = slowest_nodes(target)
     stages["serving copy"] = run_stage([*stage, "serving", str(warehouse)], env)
     return stages
 
@@ -160,22 +178,26 @@ def report(title: str, rows: int, stages: dict[str, dict], floor: dict) -> list[
     return lines
 
 
-def bench(messages: int, days: int, accounts: int, env: dict[str, str]) -> dict:
-    from orchestration.daily_exports import split_into_days
-    from orchestration.generate import generate
-
+def bench(messages: int, days: int, accounts: int, env: dict[str, str], keep: Path | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        root = Path(tmp)
+        root = keep or Path(tmp)
         start = time.perf_counter()
-        generate(
-            root / "export",
-            messages=messages // 2,
-            days=days,
-            accounts=accounts,
-            formats=("twcs", "messages"),
+        # generated in a child process too: a child inherits its parent's peak memory figure
+        run_stage(
+            [
+                sys.executable,
+                "-m",
+                "bench.pipeline",
+                "--stage",
+                "generate",
+                str(root),
+                str(messages),
+                str(days),
+                str(accounts),
+            ],
+            env,
         )
-        all_days = split_into_days(root / "export", root / "days")
-        shutil.rmtree(root / "export")
+        all_days = sorted({date.fromisoformat(p.stem) for p in (root / "days").rglob("*.csv")})
         print(f"generated and split {messages:,} messages in {time.perf_counter() - start:.1f} s")
         nightly_from = all_days[days - 1]  # the last day of messages, and the late deliveries after it
         history = [p for p in sorted((root / "days").rglob("*.csv")) if p.stem < nightly_from.isoformat()]
@@ -223,6 +245,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--days", type=int, default=34, help="days of history + 1 nightly day (default 34)")
     parser.add_argument("--accounts", type=int, default=8)
+    parser.add_argument(
+        "--keep", type=Path, help="work in this folder and keep it (data, warehouse, dbt target)"
+    )
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -234,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     for messages in args.messages:
-        result = bench(messages, args.days, args.accounts, env)
+        result = bench(messages, args.days, args.accounts, env, args.keep)
         (RESULTS / f"pipeline-{messages}.json").write_text(json.dumps(result, indent=2, default=str))
 
 
