@@ -1,6 +1,6 @@
 """`make run`: build the whole warehouse once (every asset, every check) and print the KPI summary.
 
-python -m orchestration.run [--as-of "2024-03-15 00:00:00"]
+python -m orchestration.run [--as-of "2024-03-15 00:00:00"] [--full-refresh]
 """
 
 from __future__ import annotations
@@ -15,13 +15,19 @@ from orchestration.config import Settings
 from orchestration.resources import WarehouseResource
 
 
-def build(as_of: str | None = None, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
-    """Materialise every asset of the Definitions in one in-process run."""
+def build(
+    as_of: str | None = None, instance: dg.DagsterInstance | None = None, full_refresh: bool = False
+) -> dg.ExecuteInProcessResult:
+    """Materialise every asset of the Definitions in one in-process run. ``full_refresh``: rebuild every dbt
+    model from scratch (incremental models too), as after an erasure (orchestration/forget.py)."""
     from orchestration.definitions import build_warehouse, defs
 
     run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    if as_of:
-        run_config["ops"] = {"dbt_models": {"config": {"as_of": as_of}}}
+    dbt_config = {"as_of": as_of} if as_of else {}
+    if full_refresh:
+        dbt_config["full_refresh"] = True
+    if dbt_config:
+        run_config["ops"] = {"dbt_models": {"config": dbt_config}}
     job = defs.resolve_job_def(build_warehouse.name)
     return job.execute_in_process(
         run_config=run_config, instance=instance or dg.DagsterInstance.get(), raise_on_error=False
@@ -31,10 +37,11 @@ def build(as_of: str | None = None, instance: dg.DagsterInstance | None = None) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--as-of", help="UTC moment the marts describe (default: the latest message)")
+    parser.add_argument("--full-refresh", action="store_true", help="rebuild every dbt model from scratch")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     print(f"Landing folder: {settings.landing_dir}\nWarehouse:      {settings.warehouse}")
-    result = build(args.as_of)
+    result = build(args.as_of, full_refresh=args.full_refresh)
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
