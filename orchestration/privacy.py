@@ -12,7 +12,8 @@ key is read from ``pseudonym.key`` beside the warehouse, created on first use (6
 file's content into the variable keeps every pseudonym.
 
 Every hash is computed inside DuckDB (``KeyedHash.sql``: HMAC written with DuckDB's ``sha256``, equal to Python's
-``hmac`` byte for byte): 1M rows in 1.6 s, 200k distinct ids in 0.46 s, no Python per row (a Python UDF needs
+``hmac`` byte for byte; the key's pads sit in a temp table of the connection, never in a query's text, so no error
+message or log can quote them): 1M rows in 1.6 s, 200k distinct ids in 0.46 s, no Python per row (a Python UDF needs
 numpy, which the project does not install; hashing 200k distinct ids in Python took 0.9 s before even joining them
 back). Once someone is erased, loading a file costs about a quarter more (300k twcs rows: 1.2 s -> 1.5 s; 300k
 canonical rows: 3.2 s -> 4.2 s); an erasure itself takes ~0.5 s on 300k rows, before the rebuild.
@@ -103,14 +104,27 @@ class KeyedHash:
         """A customer: HMAC-SHA-256 of channel and author id."""
         return self.hash(channel, author_id)
 
-    def sql(self, *parts: str) -> str:
-        """A DuckDB expression equal to ``hash`` of the SQL expressions ``parts`` (null if any part is null)."""
+    @property
+    def _table(self) -> str:
+        return f"temp.main.pseudonym_key_{self.key_id}"
+
+    def install(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Give the connection the key's HMAC pads, in a temp table that ``sql`` reads: no query text, and so no
+        error message or log quoting one, ever holds key material. Works on read-only connections too."""
         secret = self.secret if len(self.secret) <= 64 else hashlib.sha256(self.secret).digest()
         block = secret.ljust(64, b"\0")
-        inner = bytes(b ^ 0x36 for b in block).hex()
-        outer = bytes(b ^ 0x5C for b in block).hex()
+        con.execute(
+            f"create or replace temp table pseudonym_key_{self.key_id} as "
+            "select ?::blob as inner_pad, ?::blob as outer_pad",
+            [bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)],
+        )
+
+    def sql(self, *parts: str) -> str:
+        """A DuckDB expression equal to ``hash`` of the SQL expressions ``parts`` (null if any part is null), for
+        a connection the key is installed on (``install``)."""
         message = " || chr(31) || ".join(f"cast({part} as varchar)" for part in parts)
-        return f"sha256(unhex('{outer}') || unhex(sha256(unhex('{inner}') || encode({message}))))"
+        outer, inner = f"(select outer_pad from {self._table})", f"(select inner_pad from {self._table})"
+        return f"sha256({outer} || unhex(sha256({inner} || encode({message}))))"
 
     def notice(self) -> str | None:
         """What a run says (once) when the key is not set in the environment."""
@@ -256,6 +270,7 @@ def select_erased(
     src, removed, threads = f"{prefix}_src", f"{prefix}_removed", f"{prefix}_threads"
     authors = f"(select pseudonym from {AUDIT_TABLE})"
     mentions = f"(select mention_hash from {AUDIT_TABLE})"
+    key.install(con)
     stored_messages = f"(select key_hash from {KEYS_TABLE} where kind = 'message')"
     stored_threads = f"(select key_hash from {KEYS_TABLE} where kind = 'thread')"
     con.execute(f"create or replace temp table {src} as {rows_sql}")
@@ -346,6 +361,7 @@ def remember_removed(
     con: duckdb.DuckDBPyConnection, key: KeyedHash, removed: str, threads: str, erased_at: datetime
 ) -> None:
     """Store the keyed hashes of the removed message keys and of the new erased threads (raw.erased_keys)."""
+    key.install(con)
     con.execute(
         f"""
         insert into {KEYS_TABLE}
@@ -364,7 +380,8 @@ def remember_removed(
 
 def rejects_to_erase_sql(key: KeyedHash, relation: str, id_column: str) -> str:
     """The ``id_column`` of every rejected row of ``relation`` (with a ``raw_record``) that holds an erased author
-    id as a token: a field between separators, a quoted string or a word (a leading @ dropped)."""
+    id as a token: a field between separators, a quoted string or a word (a leading @ dropped). For a connection
+    the key is installed on."""
     return f"""
         with tokens as (
             select distinct {id_column} as id, token

@@ -295,6 +295,7 @@ def publish(
                 raise ValueError(f"no table in schema {SCHEMA} of {warehouse}: nothing to publish")
             as_of = warehouse_as_of(con)
             accounts = agent_accounts(con)
+            key.install(con)
             columns = {name: serving_columns(con, name, key, accounts) for name, _ in marts}
             serving_db.parent.mkdir(parents=True, exist_ok=True)
             parquet_dir.mkdir(parents=True, exist_ok=True)

@@ -47,12 +47,27 @@ def test_the_sql_hash_equals_python(con, secret):
     values = [("twitter", "115712"), ("facebook", "Jane Doe"), ("instagram", "Café ☕ 😀"), ("twitter", "")]
     con.execute("create table t (channel varchar, author varchar)")
     con.executemany("insert into t values (?, ?)", values)
+    key.install(con)
     got = con.execute(
         f"select channel, author, {key.sql('channel', 'author')} from t order by all"
     ).fetchall()
     assert got == sorted((c, a, key.pseudonym(c, a)) for c, a in values)
     null_part = key.sql("null", "'x'")
     assert con.execute(f"select {null_part}").fetchone()[0] is None
+
+
+def test_no_query_text_holds_key_material(con):
+    key = KeyedHash(b"0123456789abcdef", "test")
+    key.install(con)
+    other = KeyedHash(b"fedcba9876543210", "test")
+    other.install(con)  # two keys on one connection do not mix
+    block = key.secret.ljust(64, b"\0")
+    pads = {bytes(b ^ pad for b in block).hex() for pad in (0x36, 0x5C)}
+    text = key.sql("'twitter'", "'c1'")
+    assert not [p for p in pads if p in text] and key.secret.decode() not in text
+    assert con.execute(f"select {text}").fetchone()[0] == key.pseudonym("twitter", "c1")
+    other_text = other.sql("'twitter'", "'c1'")
+    assert con.execute(f"select {other_text}").fetchone()[0] == other.pseudonym("twitter", "c1")
 
 
 def test_a_short_key_is_refused(monkeypatch, tmp_path):
