@@ -147,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.author.strip() or not args.channel.strip():
         parser.error("--author and --channel must not be empty")
-    _, success = forget([(args.channel, args.author)], rebuild=not args.no_rebuild)
+    try:
+        _, success = forget([(args.channel, args.author)], rebuild=not args.no_rebuild)
+    except duckdb.IOException as exc:  # another process (a run, dagster dev) holds the warehouse
+        print(f"cannot open the warehouse for writing, nothing was erased: {exc}", file=sys.stderr)
+        return 1
     if not success:
         print(
             "the rebuild failed: the raw tables no longer hold the customer, but the models, the serving copy and "

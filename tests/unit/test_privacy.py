@@ -233,3 +233,21 @@ def test_another_key_is_refused_once_someone_was_erased(con):
 def test_an_unknown_raw_shape_cannot_be_erased():
     with pytest.raises(ValueError, match="erasure does not know"):
         privacy.row_shape("id varchar, who varchar")
+
+
+def test_the_command_line_erases_without_printing_the_handle(tmp_path, monkeypatch, capsys):
+    from orchestration.forget import main
+
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        warehouse_with_rows(con)
+    monkeypatch.setenv("SOCIAL_CARE_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv(KEY_ENV, "unit-test-key-0123456789")
+    assert main(["--author", "c1", "--channel", "Twitter", "--no-rebuild"]) == 0
+    out = capsys.readouterr().out
+    assert KEY.pseudonym("twitter", "c1") in out and "raw.twcs_messages 5" in out
+    assert not re.search(r"(?<![0-9a-f])c1(?![0-9a-f])", out)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw.twcs_messages where author_id = 'c1'").fetchone()[0] == 0
+    with pytest.raises(SystemExit):
+        main(["--author", " ", "--channel", "twitter"])
