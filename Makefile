@@ -1,6 +1,8 @@
 # Social Care Warehouse: two commands.
 #   make run   set up, load the landing folder, build every mart, print a KPI summary
 #   make test  set up, lint, run the whole test suite
+# and one for a customer's erasure request:
+#   make forget AUTHOR=<author id> CHANNEL=<channel>
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -13,7 +15,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export SOCIAL_CARE_LANDING_DIR ?= data/landing
 export SOCIAL_CARE_WAREHOUSE ?= warehouse/social_care.duckdb
 
-.PHONY: run test setup sample manifest lint format dev docs bench lock clean
+.PHONY: run test forget setup sample manifest lint format dev docs bench lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +37,15 @@ manifest: setup
 
 run: sample manifest
 	$(BIN)/python -m orchestration.run
+
+# Erase one customer (README, "Personal data"): their messages leave the raw tables, every model is rebuilt and
+# the serving copy and report are published again. AUTHOR and CHANNEL reach the command through the environment
+# (make exports command-line variables), so any author id is passed as it is.
+forget:
+	@if [ -z "$$AUTHOR" ] || [ -z "$$CHANNEL" ]; then \
+		echo "usage: make forget AUTHOR=<author id> CHANNEL=<channel, e.g. twitter>" >&2; exit 2; fi
+	@$(MAKE) --no-print-directory manifest
+	$(BIN)/python -m orchestration.forget --author "$$AUTHOR" --channel "$$CHANNEL"
 
 lint: setup
 	$(BIN)/ruff check orchestration tests bench

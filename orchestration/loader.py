@@ -2,7 +2,11 @@
 
 - ``raw.<format table>``: the good rows, each with the file, the file's SHA-256, its position and the load time.
 - ``raw.rejected_rows``: every row that could not be loaded, whole, with the file, position and reason.
-- ``raw.load_manifest``: one row per file content loaded (or failed): rows read = rows loaded + rows rejected.
+- ``raw.load_manifest``: one row per file content loaded (or failed): rows read = rows loaded + rows rejected + rows
+  erased.
+
+Rows of an erased customer (orchestration/privacy.py, ``make forget``) are dropped from every file loaded after the
+erasure, counted as ``rows_erased`` and kept nowhere (not in ``raw.rejected_rows`` either).
 
 A file whose (path, content hash) is already loaded is skipped, so loading the same folder twice adds nothing. A
 file whose content changed is loaded again and replaces its earlier version. A file that fails as a whole is
@@ -20,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration import privacy
 from orchestration.deliveries import delivered_by
 from orchestration.parsers import facebook_graph, messages, messenger_dyi, twcs, twitter_v2
 from orchestration.parsers.common import FileRejected, ParsedFile
@@ -74,7 +79,8 @@ SENTIMENT_COLUMNS = (
     "scorer varchar, scored_at timestamp"
 )
 MANIFEST_COLUMNS = (
-    "file_path, file_hash, format, status, bytes, rows_read, rows_loaded, rows_rejected, error, loaded_at"
+    "file_path, file_hash, format, status, bytes, rows_read, rows_loaded, rows_rejected, rows_erased, error, "
+    "loaded_at"
 )
 LINEAGE_COLUMNS = "_file varchar, _file_hash varchar, _row bigint, _loaded_at timestamp"
 
@@ -87,6 +93,7 @@ class FileResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     error: str | None = None
+    rows_erased: int = 0  # rows of erased customers, dropped (privacy.py)
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -108,10 +115,14 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         """
         create table if not exists raw.load_manifest (
             file_path varchar, file_hash varchar, format varchar, status varchar, bytes bigint,
-            rows_read bigint, rows_loaded bigint, rows_rejected bigint, error varchar, loaded_at timestamp
+            rows_read bigint, rows_loaded bigint, rows_rejected bigint, rows_erased bigint default 0,
+            error varchar, loaded_at timestamp
         )
         """
     )
+    # a warehouse made before erasure existed
+    con.execute("alter table raw.load_manifest add column if not exists rows_erased bigint default 0")
+    privacy.ensure_erasure_tables(con)
 
 
 def file_sha256(path: Path) -> str:
@@ -144,9 +155,15 @@ def load_file(
     fmt: LandingFormat,
     relative_name: str,
     loaded_at: datetime | None = None,
+    key: privacy.KeyedHash | None = None,
 ) -> FileResult:
-    """Load one file in one transaction. Never raises for a bad file: the result says what happened."""
+    """Load one file in one transaction. Never raises for a bad file: the result says what happened (it raises
+    when customers were erased and the pseudonym key is not the one they were erased with).
+
+    ``key``: the pseudonym key, needed only once a customer was erased (default: privacy.resolve_key for the
+    connection's warehouse file)."""
     loaded_at = (loaded_at or datetime.now(UTC)).replace(tzinfo=None, microsecond=0)
+    key = erasure_key(con, key)
     try:
         if not path.is_file():
             raise FileRejected("not a regular file (a directory?)")
@@ -174,7 +191,12 @@ def load_file(
         # A parser bug must not stop the run: the file is recorded as failed, with what went wrong.
         error = f"unexpected error while parsing: {type(exc).__name__}: {exc}"
         return _record_failure(con, relative_name, file_hash, fmt, size, error, loaded_at)
+    erased_rows = erased_rejects = 0
+    erasure: tuple[str, str] | None = None
     try:
+        if key is not None:
+            erasure, erased_rows, erased_rejects = _drop_erased(con, parsed, fmt, key)
+        rows_loaded, rows_rejected = parsed.rows_parsed - erased_rows, parsed.rows_rejected - erased_rejects
         con.execute("begin transaction")
         # A new version of a file replaces the old one: no row of the old version stays behind.
         con.execute(f"delete from raw.{fmt.table} where _file = ?", [relative_name])
@@ -196,18 +218,21 @@ def load_file(
             [relative_name, file_hash, fmt.name, loaded_at],
         )
         con.execute(
-            f"insert into raw.load_manifest ({MANIFEST_COLUMNS}) values (?, ?, ?, 'loaded', ?, ?, ?, ?, null, ?)",
+            f"insert into raw.load_manifest ({MANIFEST_COLUMNS}) values (?, ?, ?, 'loaded', ?, ?, ?, ?, ?, null, ?)",
             [
                 relative_name,
                 file_hash,
                 fmt.name,
                 size,
                 parsed.rows_read,
-                parsed.rows_parsed,
-                parsed.rows_rejected,
+                rows_loaded,
+                rows_rejected,
+                erased_rows + erased_rejects,
                 loaded_at,
             ],
         )
+        if erasure is not None:
+            privacy.remember_removed(con, key, *erasure, loaded_at)
         con.execute("commit")
     except Exception as exc:
         _rollback(con)
@@ -216,7 +241,46 @@ def load_file(
         con.execute(
             f"drop table if exists {parsed.parsed_table}; drop table if exists {parsed.rejects_table}"
         )
-    return FileResult(relative_name, "loaded", parsed.rows_read, parsed.rows_parsed, parsed.rows_rejected)
+        for table in erasure or ():
+            con.execute(f"drop table if exists {table}")
+    return FileResult(
+        relative_name,
+        "loaded",
+        parsed.rows_read,
+        rows_loaded,
+        rows_rejected,
+        rows_erased=erased_rows + erased_rejects,
+    )
+
+
+def erasure_key(con: duckdb.DuckDBPyConnection, key: privacy.KeyedHash | None) -> privacy.KeyedHash | None:
+    """The pseudonym key to recognise erased customers with, checked against the erasures; None when nobody was
+    erased (nothing to filter)."""
+    if not privacy.has_erasures(con):
+        return None
+    key = key or privacy.resolve_key(privacy.connection_warehouse(con))
+    privacy.check_key(con, key)
+    return key
+
+
+def _drop_erased(
+    con: duckdb.DuckDBPyConnection, parsed: ParsedFile, fmt: LandingFormat, key: privacy.KeyedHash
+) -> tuple[tuple[str, str], int, int]:
+    """Delete the rows of erased customers (and the brand's replies to them) from the parsed file, and the
+    rejected rows that name them. Returns the erasure's temp tables (removed keys, threads) and the counts."""
+    shape = privacy.row_shape(fmt.columns)
+    prefix = f"{parsed.parsed_table}_erasure"
+    removed, threads = privacy.select_erased(
+        con, key, shape.rows_sql.format(relation=parsed.parsed_table), prefix
+    )
+    rows = con.execute(
+        f"delete from {parsed.parsed_table} where {shape.key} in (select message_key from {removed})"
+    ).fetchone()[0]
+    rejects = con.execute(
+        f"delete from {parsed.rejects_table} where rowid in "
+        f"({privacy.rejects_to_erase_sql(key, parsed.rejects_table, 'rowid')})"
+    ).fetchone()[0]
+    return (removed, threads), rows, rejects
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -238,7 +302,7 @@ def _record_failure(
     con.execute("begin transaction")
     con.execute("delete from raw.load_manifest where file_path = ? and status = 'failed'", [relative_name])
     con.execute(
-        f"insert into raw.load_manifest ({MANIFEST_COLUMNS}) values (?, ?, ?, 'failed', ?, 0, 0, 0, ?, ?)",
+        f"insert into raw.load_manifest ({MANIFEST_COLUMNS}) values (?, ?, ?, 'failed', ?, 0, 0, 0, 0, ?, ?)",
         [relative_name, file_hash, fmt.name, size, error, loaded_at],
     )
     con.execute("commit")
@@ -250,17 +314,21 @@ def load_folder(
     landing_dir: Path,
     fmt: LandingFormat,
     loaded_at: datetime | None = None,
+    key: privacy.KeyedHash | None = None,
     through_day: date | None = None,
 ) -> list[FileResult]:
     """Load every file of one format's landing sub-folder (with ``through_day``: the files a daily partition
     loads, see orchestration/deliveries.py)."""
     ensure_raw_schema(con)
     folder = landing_dir / fmt.name
+    key = erasure_key(con, key)
     names = [
         (path, f"{fmt.name}/{path.relative_to(folder).as_posix()}") for path in landing_files(folder, fmt)
     ]
     return [
-        load_file(con, path, fmt, name, loaded_at) for path, name in names if delivered_by(name, through_day)
+        load_file(con, path, fmt, name, loaded_at, key)
+        for path, name in names
+        if delivered_by(name, through_day)
     ]
 
 
@@ -273,4 +341,5 @@ def summarize(results: Iterable[FileResult]) -> dict[str, int]:
         "rows_read": sum(r.rows_read for r in results),
         "rows_loaded": sum(r.rows_loaded for r in results),
         "rows_rejected": sum(r.rows_rejected for r in results),
+        "rows_erased": sum(r.rows_erased for r in results),
     }

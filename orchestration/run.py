@@ -1,6 +1,6 @@
 """`make run`: build the whole warehouse once (every asset, every check) and print the KPI summary.
 
-python -m orchestration.run [--as-of "2024-03-15 00:00:00"]
+python -m orchestration.run [--as-of "2024-03-15 00:00:00"] [--full-refresh]
 """
 
 from __future__ import annotations

@@ -32,11 +32,20 @@ MARTS = (
     pool="warehouse",
     description=(
         "Every mart copied to serving.duckdb (read-only for BI tools) and serving/<mart>.parquet beside the "
-        "warehouse, written to new files and renamed atomically: readers never block the run nor see half a build."
+        "warehouse, written to new files and renamed atomically: readers never block the run nor see half a build. "
+        "No message text; customers (and agents, unless the account's seed row allows their names) appear as keyed "
+        "pseudonyms (orchestration/serving.py)."
     ),
 )
 def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     summary = publish(warehouse.file())
+    if summary["key_notice"]:
+        context.log.warning(summary["key_notice"])
+    for table, columns in summary["withheld"].items():
+        context.log.warning(
+            f"marts.{table}: columns {', '.join(columns)} not published: no privacy class for them "
+            "(orchestration/serving.py COLUMN_CLASSES)"
+        )
     context.log.info(
         f"published {summary['rows']} rows of {len(summary['tables'])} marts to {summary['serving_db']}"
     )
@@ -48,6 +57,7 @@ def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             "rows": summary["rows"],
             "tables": dg.MetadataValue.json(summary["tables"]),
             "seconds": round(summary["seconds"], 3),
+            "withheld_columns": dg.MetadataValue.json(summary["withheld"]),
         }
     )
 

@@ -1,4 +1,5 @@
--- Every loaded file: rows read = rows loaded + rows rejected, and the raw tables hold exactly those rows.
+-- Every loaded file: rows read = rows loaded + rows rejected + rows erased (rows of erased customers, dropped:
+-- orchestration/privacy.py), and the raw tables hold exactly the rows loaded and rejected.
 {%- set raw_tables = [
     'twcs_messages', 'messages', 'twitter_v2_messages', 'facebook_graph_messages', 'messenger_dyi_messages'
 ] %}
@@ -26,6 +27,7 @@ select
     manifest.rows_read,
     manifest.rows_loaded,
     manifest.rows_rejected,
+    manifest.rows_erased,
     stored.rows_stored,
     rejected.rows_rejected as rejects_stored
 from {{ source('raw', 'load_manifest') }} as manifest
@@ -34,7 +36,7 @@ left join rejected on manifest.file_path = rejected.file_path
 where
     manifest.status = 'loaded'
     and (
-        manifest.rows_read != manifest.rows_loaded + manifest.rows_rejected
+        manifest.rows_read != manifest.rows_loaded + manifest.rows_rejected + coalesce(manifest.rows_erased, 0)
         or manifest.rows_loaded != coalesce(stored.rows_stored, 0)
         or manifest.rows_rejected != coalesce(rejected.rows_rejected, 0)
     )

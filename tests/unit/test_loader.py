@@ -1,4 +1,5 @@
-"""The loader: one transaction per file, manifest accounting, idempotency, failures that stop nothing else."""
+"""The loader: one transaction per file, manifest accounting, idempotency, failures that stop nothing else, and
+erased customers kept out of every file loaded after their erasure."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.loader import FORMATS, ensure_raw_schema, load_file, load_folder
+from orchestration.forget import erase
+from orchestration.loader import FORMATS, ensure_raw_schema, load_file, load_folder, summarize
+from orchestration.privacy import KeyedHash
 
 HEADER = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
 GOOD = "1,c1,True,Tue Oct 31 22:10:47 +0000 2017,@Acme help,,\n2,Acme,False,Tue Oct 31 22:20:47 +0000 2017,hi,,1\n"
@@ -122,3 +125,102 @@ def test_the_warehouse_file_survives_reconnection(tmp_path, landing):
     with duckdb.connect(str(db)) as con:
         assert [r.status for r in load_folder(con, landing, FORMATS["twcs"])] == ["skipped"]
         assert count(con, "raw.twcs_messages") == 2
+
+
+# ------------------------------------------------------------------------------------- erased customers (forget)
+
+KEY = KeyedHash(b"unit-test-key-0123456789", "test")
+ERASED_THREAD = (
+    "10,c9,True,Tue Oct 31 22:10:47 +0000 2017,@Acme where is my parcel,,\n"
+    "11,Acme,False,Tue Oct 31 22:20:47 +0000 2017,@c9 checking ^AB,,10\n"
+    "12,c9,True,Tue Oct 31 22:30:47 +0000 2017,@Acme ok,,11\n"
+    "13,c9,True,not a time,@Acme hello??,,\n"
+)
+MESSAGES_HEADER = (
+    "message_id,thread_id,parent_message_id,channel,account_id,author_id,author_role,is_private,sent_at,text,"
+    "agent_id\n"
+)
+
+
+def erased_manifest(con) -> list[tuple]:
+    return con.execute(
+        "select file_path, rows_read, rows_loaded, rows_rejected, rows_erased from raw.load_manifest "
+        "where status = 'loaded' order by file_path"
+    ).fetchall()
+
+
+def test_an_erased_customer_is_dropped_when_a_file_is_loaded_again(con, landing):
+    (landing / "twcs" / "a.csv").write_text(HEADER + GOOD + ERASED_THREAD)
+    load_folder(con, landing, FORMATS["twcs"], key=KEY)
+    assert erased_manifest(con) == [("twcs/a.csv", 6, 5, 1, 0)]
+
+    erasure = erase(con, KEY, "twitter", "c9")
+    assert erasure.rows_removed["raw.twcs_messages"] == 3 and erasure.rows_removed["raw.rejected_rows"] == 1
+    assert erased_manifest(con) == [("twcs/a.csv", 6, 2, 0, 4)]
+
+    # the same file under another name, and the file changed (so loaded again): c9 and the reply to c9 stay out
+    (landing / "twcs" / "copy.csv").write_text(HEADER + GOOD + ERASED_THREAD)
+    (landing / "twcs" / "a.csv").write_text(HEADER + GOOD.replace("hi", "hello") + ERASED_THREAD)
+    results = load_folder(con, landing, FORMATS["twcs"], key=KEY)
+    assert [(r.file, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_erased) for r in results] == [
+        ("twcs/a.csv", 6, 2, 0, 4),
+        ("twcs/copy.csv", 6, 2, 0, 4),
+    ]
+    assert erased_manifest(con) == [("twcs/a.csv", 6, 2, 0, 4), ("twcs/copy.csv", 6, 2, 0, 4)]
+    assert con.execute("select distinct author_id from raw.twcs_messages order by 1").fetchall() == [
+        ("Acme",),
+        ("c1",),
+    ]
+    # erased rows are not kept as rejects either
+    assert count(con, "raw.rejected_rows") == 0
+    assert summarize(results)["rows_erased"] == 8
+
+
+def test_a_later_reply_to_an_erased_message_is_dropped(con, landing):
+    (landing / "twcs" / "a.csv").write_text(HEADER + ERASED_THREAD)
+    load_folder(con, landing, FORMATS["twcs"], key=KEY)
+    erase(con, KEY, "twitter", "c9")
+    # the brand's late answer to tweet 12 arrives in a new file: it names no one, but answers an erased message
+    (landing / "twcs" / "b.csv").write_text(
+        HEADER + "14,Acme,False,Wed Nov 01 09:00:00 +0000 2017,sorry for the wait,,12\n"
+        "15,Acme,False,Wed Nov 01 09:01:00 +0000 2017,anything else?,,14\n"
+        "16,c1,True,Wed Nov 01 10:00:00 +0000 2017,@Acme hi,,\n"
+    )
+    (result,) = [r for r in load_folder(con, landing, FORMATS["twcs"], key=KEY) if r.status == "loaded"]
+    assert (result.rows_loaded, result.rows_erased) == (1, 2)
+
+
+def test_a_dm_thread_of_an_erased_customer_is_dropped_with_the_brand_messages(con, landing):
+    rows = (
+        "m1,t1,,facebook,acme,u1,customer,true,2024-03-04T10:00:00Z,hello,\n"
+        "m2,t1,,facebook,acme,acme,agent,true,2024-03-04T10:05:00Z,Hi -Ana,ana\n"
+        "m3,t2,,facebook,acme,u2,customer,true,2024-03-04T10:00:00Z,hello,\n"
+    )
+    (landing / "messages" / "a.csv").write_text(MESSAGES_HEADER + rows)
+    load_folder(con, landing, FORMATS["messages"], key=KEY)
+    erase(con, KEY, "facebook", "u1")
+    # the brand's next DM in the thread, in a file without the customer's messages
+    (landing / "messages" / "b.csv").write_text(
+        MESSAGES_HEADER + "m4,t1,,facebook,acme,acme,agent,true,2024-03-05T10:00:00Z,Any news? -Ana,ana\n"
+    )
+    (landing / "messages" / "c.csv").write_text(MESSAGES_HEADER + rows)
+    results = {r.file: r for r in load_folder(con, landing, FORMATS["messages"], key=KEY)}
+    assert (results["messages/b.csv"].rows_loaded, results["messages/b.csv"].rows_erased) == (0, 1)
+    assert (results["messages/c.csv"].rows_loaded, results["messages/c.csv"].rows_erased) == (1, 2)
+    assert con.execute("select distinct message_id from raw.messages").fetchall() == [("m3",)]
+
+
+def test_loading_with_another_key_than_the_erasures_is_refused(con, landing):
+    (landing / "twcs" / "a.csv").write_text(HEADER + GOOD)
+    ensure_raw_schema(con)
+    erase(con, KEY, "twitter", "c9")
+    with pytest.raises(ValueError, match="not the one the erasures"):
+        load_folder(con, landing, FORMATS["twcs"], key=KeyedHash(b"another-key-0123456789ab", "test"))
+    assert count(con, "raw.twcs_messages") == 0
+
+
+def test_without_erasures_nothing_is_filtered_and_no_key_is_needed(con, landing, monkeypatch):
+    monkeypatch.delenv("SOCIAL_CARE_PSEUDONYM_KEY", raising=False)
+    (landing / "twcs" / "a.csv").write_text(HEADER + GOOD + ERASED_THREAD)
+    (result,) = load_folder(con, landing, FORMATS["twcs"])  # an in-memory warehouse: no key file either
+    assert (result.rows_loaded, result.rows_rejected, result.rows_erased) == (5, 1, 0)

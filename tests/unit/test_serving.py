@@ -1,5 +1,6 @@
 """publish(): the serving copy has the marts' rows and comments, is swapped in atomically, never disturbs a reader
-that is already connected, and a failed publish leaves the previous copy as it was."""
+that is already connected, and a failed publish leaves the previous copy as it was. It holds no message text and
+no handle: every mart column is classified, customers and (unless the seed allows them) agents are pseudonyms."""
 
 from __future__ import annotations
 
@@ -11,11 +12,21 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from orchestration import serving
-from orchestration.serving import publish
+from orchestration.privacy import KEY_ENV, KeyedHash
+from orchestration.serving import AGENT, CUSTOMER, IDENTIFIER, PUBLIC, TEXT, column_class, publish
 
 SUM_SQL = "select sum(conversations) from marts.kpi_daily"
+TEST_KEY = "unit-test-key-0123456789"
+KEY = KeyedHash(TEST_KEY.encode(), KEY_ENV)
+MARTS_YML = Path(__file__).resolve().parents[2] / "models" / "marts" / "_marts.yml"
+
+
+@pytest.fixture(autouse=True)
+def pseudonym_key(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, TEST_KEY)
 
 
 def make_warehouse(path: Path, conversations: tuple[int, int] = (3, 4)) -> Path:
@@ -40,6 +51,8 @@ def make_warehouse(path: Path, conversations: tuple[int, int] = (3, 4)) -> Path:
         con.execute("comment on column marts.kpi_agent_daily.replies is 'Turns ended by this agent.'")
         con.execute("create table intermediate.int_secret as select 1 as x")
         con.execute("create view staging.stg_messages as select timestamp '2024-03-02 18:30:00' as sent_at")
+        con.execute("create schema seeds")
+        con.execute("create table seeds.accounts as select 'acme' as account_id, true as publish_agent_names")
     return path
 
 
@@ -106,7 +119,7 @@ def test_copy_has_the_same_rows_and_comments(warehouse):
     assert summary["rows"] == 4
     assert summary["bytes"] == target.stat().st_size > 0
     assert summary["seconds"] >= 0
-    for table in ("kpi_daily", "kpi_agent_daily"):
+    for table in ("kpi_daily", "kpi_agent_daily"):  # acme's seed row lets it publish its agents' names
         assert rows(target, table) == rows(warehouse, table)
 
     tables, columns = comments(target)
@@ -114,7 +127,12 @@ def test_copy_has_the_same_rows_and_comments(warehouse):
         ("marts", "kpi_agent_daily", "One row per agent x day."),
         ("marts", "kpi_daily", "One row per account x day. It's daily."),
     ]  # nothing but the marts
-    assert columns == comments(warehouse)[1]
+    # the same columns and comments; a pseudonymised column says so
+    agent_note = serving._CLASS_NOTES[AGENT]
+    assert columns == [
+        (t, c, d, agent_note if (t, c) == ("kpi_agent_daily", "agent") else comment)
+        for t, c, d, comment in comments(warehouse)[1]
+    ]
     assert ("kpi_daily", "response_rate", "DOUBLE", "answered / (answered + unanswered)") in columns
 
 
@@ -129,7 +147,7 @@ def test_parquet_files_and_manifest(warehouse):
     ]
     with duckdb.connect() as con:
         got = con.execute(f"select * from '{folder / 'kpi_daily.parquet'}' order by all").fetchall()
-    assert got == rows(warehouse, "kpi_daily")
+    assert got == rows(warehouse, "kpi_daily") == rows(warehouse.parent / "serving.duckdb", "kpi_daily")
     assert summary["parquet_bytes"] == sum(p.stat().st_size for p in folder.glob("*.parquet"))
 
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -216,3 +234,162 @@ def test_a_warehouse_without_marts_publishes_nothing(tmp_path):
     with pytest.raises(ValueError, match="nothing to publish"):
         publish(empty)
     assert [p.name for p in tmp_path.iterdir()] == ["empty.duckdb"]
+
+
+# ------------------------------------------------------------------------------------------- personal data
+
+
+def personal_warehouse(path: Path) -> Path:
+    """Marts with a customer, agents of an account that allows their names and of one that does not, ids that
+    embed a customer id, and message text."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts; create schema seeds")
+        con.execute(
+            "create table seeds.accounts as select * from (values ('open', 'true'), ('closed', 'false')) "
+            "t(account_id, publish_agent_names)"
+        )
+        con.execute(
+            """
+            create table marts.fct_conversations as select * from (values
+                ('facebook:closed:u1#1', 'closed', 'facebook', 'u1', 'ana@closed.example', 'hi, my order', 3),
+                ('twitter:55#1', 'open', 'twitter', 'u1', 'JK', 'hello', 1),
+                ('twitter:56#1', 'closed', 'twitter', null, '(unattributed)', null, 2),
+                ('twitter:57#1', 'closed', 'twitter', 'u2', null, 'x', 4)
+            ) t(conversation_id, account_id, channel, customer_id, first_reply_agent, text, message_count)
+            """
+        )
+        con.execute("comment on column marts.fct_conversations.customer_id is 'The customer.'")
+        con.execute(
+            """
+            create table marts.fct_turns as select * from (values
+                ('facebook:closed:u1#1/0', 'facebook:closed:u1#1', 'closed', 'facebook', 'ana@closed.example'),
+                ('twitter:55#1/0', 'twitter:55#1', 'open', 'twitter', 'JK')
+            ) t(turn_id, conversation_id, account_id, channel, replied_by_agent)
+            """
+        )
+    return path
+
+
+def test_customers_become_pseudonyms_ids_keyed_hashes_and_text_is_dropped(tmp_path):
+    warehouse = personal_warehouse(tmp_path / "w.duckdb")
+    summary = publish(warehouse)
+    target = tmp_path / "serving.duckdb"
+    with duckdb.connect(str(target), read_only=True) as con:
+        columns = [
+            r[0]
+            for r in con.execute(
+                "select column_name from duckdb_columns() where table_name = 'fct_conversations' order by column_index"
+            ).fetchall()
+        ]
+        got = con.execute(
+            "select conversation_id, account_id, channel, customer_id, first_reply_agent, message_count "
+            "from marts.fct_conversations order by message_count"
+        ).fetchall()
+        joined = con.execute(
+            "select count(*) from marts.fct_turns join marts.fct_conversations using (conversation_id)"
+        ).fetchone()[0]
+        comment = con.execute(
+            "select comment from duckdb_columns() where table_name = 'fct_conversations' "
+            "and column_name = 'customer_id'"
+        ).fetchone()[0]
+    assert "text" not in columns
+    h = KEY.hash
+    assert got == [
+        # open publishes its agents; closed's are pseudonyms (one per account and agent); "(unattributed)" stays
+        (h("id", "twitter:55#1"), "open", "twitter", KEY.pseudonym("twitter", "u1"), "JK", 1),
+        (h("id", "twitter:56#1"), "closed", "twitter", None, "(unattributed)", 2),
+        (
+            h("id", "facebook:closed:u1#1"),
+            "closed",
+            "facebook",
+            KEY.pseudonym("facebook", "u1"),
+            h("agent", "closed", "ana@closed.example"),
+            3,
+        ),
+        (h("id", "twitter:57#1"), "closed", "twitter", KEY.pseudonym("twitter", "u2"), None, 4),
+    ]
+    assert joined == 2  # the hashed ids still join the marts
+    assert comment == "The customer. " + serving._CLASS_NOTES[CUSTOMER]
+    assert summary["withheld"] == {}
+    with duckdb.connect() as con:  # the Parquet files hold what the DuckDB copy holds
+        parquet = con.execute(
+            f"select conversation_id, account_id, channel, customer_id, first_reply_agent, message_count "
+            f"from '{tmp_path / 'serving' / 'fct_conversations.parquet'}' order by message_count"
+        ).fetchall()
+    assert parquet == got
+    personal = json.loads((tmp_path / "serving" / "manifest.json").read_text())["personal_data"]
+    assert personal["columns"]["fct_conversations"] == {
+        "conversation_id": IDENTIFIER,
+        "customer_id": CUSTOMER,
+        "first_reply_agent": AGENT,
+    }
+    assert personal["dropped"]["fct_conversations"] == ["text"]
+    assert personal["agent_names_published_for"] == ["open"]
+    assert TEST_KEY not in (tmp_path / "serving" / "manifest.json").read_text()
+
+
+def test_pseudonyms_are_the_same_in_every_publish_and_change_with_the_key(tmp_path, monkeypatch):
+    warehouse = personal_warehouse(tmp_path / "w.duckdb")
+    publish(warehouse)
+    first = rows(tmp_path / "serving.duckdb", "fct_conversations")
+    publish(warehouse)
+    assert rows(tmp_path / "serving.duckdb", "fct_conversations") == first
+    monkeypatch.setenv(KEY_ENV, "another-key-0123456789ab")
+    publish(warehouse)
+    assert rows(tmp_path / "serving.duckdb", "fct_conversations") != first
+
+
+def test_without_a_key_one_is_created_beside_the_warehouse_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv(KEY_ENV)
+    warehouse = personal_warehouse(tmp_path / "w.duckdb")
+    first = publish(warehouse)
+    assert "not set" in first["key_notice"] and "created" in first["key_notice"]
+    key_file = tmp_path / "pseudonym.key"
+    assert key_file.stat().st_mode & 0o077 == 0
+    pseudonyms = rows(tmp_path / "serving.duckdb", "fct_conversations")
+    second = publish(warehouse)
+    assert "stored" in second["key_notice"]
+    assert rows(tmp_path / "serving.duckdb", "fct_conversations") == pseudonyms
+    expected = KeyedHash(key_file.read_text().strip().encode(), "file").pseudonym("facebook", "u1")
+    assert expected in {r[3] for r in pseudonyms}
+
+
+def test_an_unclassified_column_is_withheld(tmp_path):
+    warehouse = personal_warehouse(tmp_path / "w.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("alter table marts.fct_turns add column customer_handle varchar default '@u1'")
+        con.execute("alter table marts.fct_turns add column tags varchar[] default ['u1']")
+        con.execute("alter table marts.fct_turns add column wait_seconds bigint default 5")
+    summary = publish(warehouse)
+    assert summary["withheld"] == {"fct_turns": ["customer_handle", "tags"]}
+    with duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True) as con:
+        published = [r[0] for r in con.execute("describe marts.fct_turns").fetchall()]
+    assert published == [
+        "turn_id",
+        "conversation_id",
+        "account_id",
+        "channel",
+        "replied_by_agent",
+        "wait_seconds",
+    ]
+
+
+def test_every_column_of_every_mart_is_classified():
+    """A new mart column that can hold text must get a class in serving.COLUMN_CLASSES before it is published
+    (until then the serving copy withholds it)."""
+    models = yaml.safe_load(MARTS_YML.read_text(encoding="utf-8"))["models"]
+    assert len(models) >= 10
+    unclassified = [
+        f"{model['name']}.{column['name']} ({column['data_type']})"
+        for model in models
+        for column in model.get("columns", [])
+        if column_class(column["name"], column["data_type"]) is None
+    ]
+    assert unclassified == []
+    kinds = {column_class(c["name"], c["data_type"]) for m in models for c in m.get("columns", [])}
+    assert {PUBLIC, CUSTOMER, AGENT, IDENTIFIER} <= kinds
+    assert column_class("text", "varchar") == TEXT
+    assert column_class("new_free_text", "varchar") is None
+    assert column_class("new_count", "bigint") == PUBLIC
+    assert column_class("customer_id", "bigint") == CUSTOMER  # a numeric customer id is still personal
