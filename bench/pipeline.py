@@ -77,6 +77,8 @@ def stage_main(stage: str, paths: list[str]) -> None:
     """One stage, run in a child process by run_stage (``--stage``)."""
     import duckdb
 
+    from orchestration.config import memory_limit
+
     if stage == "generate":
         from orchestration.daily_exports import split_into_days
         from orchestration.generate import generate
@@ -93,6 +95,7 @@ def stage_main(stage: str, paths: list[str]) -> None:
         print(con.execute("select count(*) from t").fetchone()[0])
         return
     con = duckdb.connect(paths[0])
+    con.execute("set memory_limit = ?", [memory_limit()])
     try:
         if stage == "ingest":
             from orchestration.loader import FORMATS, load_folder

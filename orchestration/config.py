@@ -9,6 +9,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_WAREHOUSE = "warehouse/social_care.duckdb"
+DEFAULT_MEMORY_LIMIT = "3GB"  # as profiles.yml gives dbt
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for every connection of a run (SOCIAL_CARE_MEMORY_LIMIT); beyond it DuckDB spills."""
+    return os.environ.get("SOCIAL_CARE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
 
 
 def resolve(path: str | os.PathLike[str]) -> Path:

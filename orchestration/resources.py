@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
-from orchestration.config import Settings, resolve
+from orchestration.config import Settings, memory_limit, resolve
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -26,6 +26,7 @@ class WarehouseResource(dg.ConfigurableResource):
         con = duckdb.connect(str(path), read_only=read_only)
         try:
             con.execute("set TimeZone = 'UTC'")
+            con.execute("set memory_limit = ?", [memory_limit()])
             yield con
         finally:
             con.close()

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.config import memory_limit
 from orchestration.privacy import KEY_ENV, KEY_FILE, KeyedHash, resolve_key
 
 SCHEMA = "marts"
@@ -289,7 +290,7 @@ def publish(
     staged: list[tuple[Path, Path]] = []  # (temporary, final), renamed in this order
     leftovers = [tmp_db, tmp_db.with_name(tmp_db.name + ".wal")]
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
+        with duckdb.connect(str(warehouse), read_only=True, config={"memory_limit": memory_limit()}) as con:
             marts = mart_tables(con)
             if not marts:
                 raise ValueError(f"no table in schema {SCHEMA} of {warehouse}: nothing to publish")
