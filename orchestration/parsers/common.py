@@ -44,6 +44,16 @@ class ParsedFile:
     rows_rejected: int
 
 
+@dataclass(frozen=True)
+class ParsedBatch:
+    """Many files parsed at once: ``parsed`` and ``rejects`` as for one file, each row with ``_file_index`` first
+    (the file's position in the batch); ``declined``: the files left to the one-file parser."""
+
+    parsed_table: str
+    rejects_table: str
+    declined: tuple[int, ...]
+
+
 def sql_string(value: str) -> str:
     """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
