@@ -374,6 +374,38 @@ def finish(con: duckdb.DuckDBPyConnection, parsed: str, rejects: str) -> ParsedF
     return ParsedFile(parsed, rejects, rows_parsed + rows_rejected, rows_parsed, rows_rejected)
 
 
+def not_blank(expr: str) -> str:
+    """SQL: ``expr`` holds something else than spaces, tabs and carriage returns (a regular expression: far faster
+    than trim with a set of characters)."""
+    return f"not regexp_full_match({expr}, '[ \\t\\r]*')"
+
+
+def read_text_table(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> list[tuple[int, str, str]]:
+    """``table(content)``: the whole text of a line-oriented file, without its byte-order mark.
+
+    A plain UTF-8 file is read by DuckDB (``read_text``: the text never passes through Python). A gzip file, or a
+    file that is not UTF-8 throughout, is read and decoded here (decode_lines): each line that is not UTF-8 is
+    empty in ``content`` and returned as (line number, reason, the line escaped).
+    """
+    name = str(path)
+    if not is_gzip(path) and not any(c in name for c in "*?[{"):  # read_text takes a glob
+        try:
+            con.execute(
+                f"""
+                create or replace temp table {table} as
+                select case when starts_with(content, chr(65279)) then content[2:] else content end as content
+                from read_text(?)
+                """,
+                [name],
+            )
+            return []
+        except duckdb.Error:
+            pass  # not UTF-8: line by line below
+    content, undecodable = decode_lines(read_bytes(path).removeprefix(b"\xef\xbb\xbf"))
+    con.execute(f"create or replace temp table {table} as select ?::varchar as content", [content])
+    return undecodable
+
+
 def decode_lines(data: bytes) -> tuple[str, list[tuple[int, str, str]]]:
     """UTF-8 text of a line-oriented file. A file that is not UTF-8 throughout is decoded line by line: each line
     that is not UTF-8 becomes empty in the text and is returned as (line number, reason, the line escaped)."""
