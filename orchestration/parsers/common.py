@@ -1,5 +1,6 @@
-"""What every parser shares: the result type, the file-level error, a CSV reader that accounts for every row, and
-the rules that need the whole file (duplicate ids, reply cycles).
+"""What every parser shares: the result type, the file-level error, a CSV reader that accounts for every row, the
+rules that need the whole file (duplicate ids, reply cycles), and what the parsers of JSON exports share (reading
+JSON documents, times, which authors are the brand).
 
 A parser reads one file into two DuckDB temp tables on the connection it is given:
 
@@ -15,8 +16,9 @@ from __future__ import annotations
 import csv
 import gzip
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,6 +31,13 @@ REJECTS_COLUMNS = "_row bigint, line bigint, reason varchar, raw_record varchar"
 READ_ERRORS = (OSError, EOFError, zlib.error)
 # A reply cycle's reason lists at most this many of its messages.
 CYCLE_IDS_SHOWN = 20
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+# Where the platform parsers learn which authors are the brand (brand_ids_from_seed).
+ACCOUNTS_SEED = REPO_ROOT / "seeds" / "accounts.csv"
+# An ISO 8601 time's UTC offset: Z, +01, +0100, +01:00.
+OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+# The reason of a platform message whose conversation has no brand account in it.
+NO_BRAND = "no brand account in this conversation"
 
 
 class FileRejected(Exception):
@@ -424,3 +433,125 @@ def decode_lines(data: bytes) -> tuple[str, list[tuple[int, str, str]]]:
             )
             lines[number - 1] = b""
     return b"\n".join(lines).decode("utf-8"), undecodable
+
+
+# --- what the parsers of JSON exports share (Twitter API v2, Facebook Graph, Messenger inboxes) ---------------
+
+
+def brand_ids_from_seed(path: Path = ACCOUNTS_SEED) -> frozenset[str]:
+    """The brand accounts: the ``account_id`` column of the accounts seed (handles; a brand's numeric platform id,
+    or a Facebook page's id or name, may be listed as an account_id too)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            return frozenset(
+                row["account_id"].strip()
+                for row in csv.DictReader(f)
+                if (row.get("account_id") or "").strip()
+            )
+    except (OSError, KeyError, csv.Error):
+        return frozenset()
+
+
+def load_brands(con: duckdb.DuckDBPyConnection, brand_ids: Iterable[str], table: str = "_brands") -> None:
+    """``table(key, account_id)``: each brand id or handle, lower case, and how ``brand_ids`` spells it."""
+    spelled: dict[str, str] = {}
+    for b in sorted(b.strip() for b in brand_ids if b and b.strip()):
+        spelled.setdefault(b.lower(), b)
+    con.execute(f"create or replace temp table {table} (key varchar, account_id varchar)")
+    insert_rows(con, table, ["varchar", "varchar"], sorted(spelled.items()))
+
+
+def time_checks(raw: str, utc: str, name: str, loaded_at: datetime) -> str:
+    """CASE branches rejecting a timestamp column (``raw`` text, ``utc`` parsed) that is missing or out of range."""
+    now = sql_string(loaded_at.strftime("%Y-%m-%d %H:%M:%S"))
+    return f"""
+        when {raw} is null then 'missing {name}'
+        when not regexp_matches({raw}, '{OFFSET}') then '{name} has no UTC offset: ' || {raw}
+        when {utc} is null then 'unparseable {name}: ' || {raw}
+        when {utc} < timestamp '{EARLIEST_MESSAGE_AT}' then '{name} before 2006-03-21: ' || {raw}
+        when {utc} > {now}::timestamp then '{name} is in the future: ' || {raw}
+    """
+
+
+def parse_time(raw: str) -> str:
+    """SQL: an ISO 8601 text with a UTC offset (``Z``, ``+0000``, ``+01:00``) as a UTC timestamp, else null."""
+    return f"case when regexp_matches({raw}, '{OFFSET}') then try_cast({raw} as timestamptz) at time zone 'UTC' end"
+
+
+def read_json_documents(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """Read a JSON document or JSON Lines file into ``table(_doc, line, doc json, reason, raw)``: one row per
+    document (a top-level list gives one per element), ``reason`` set when the line is not usable JSON.
+
+    Lines are split and validated in DuckDB. A line that is not UTF-8 is rejected on its own. A file whose every
+    line is broken (a pretty-printed document cut short, or not JSON at all) raises FileRejected.
+    """
+    check_readable(path)
+    data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
+    content, undecodable = decode_lines(data)
+    con.execute("create or replace temp table _json_undecodable (line bigint, reason varchar, raw varchar)")
+    insert_rows(con, "_json_undecodable", ["bigint", "varchar", "varchar"], undecodable)
+    whole = not undecodable and con.execute("select json_valid(?)", [content]).fetchone()[0]
+    if whole:
+        con.execute(
+            "create or replace temp table _json_lines as select 1::bigint as line, ? as raw, null::varchar as reason",
+            [content],
+        )
+    else:
+        con.execute(
+            """
+            create or replace temp table _json_lines as
+            select l.line, coalesce(u.raw, l.raw) as raw,
+                coalesce(u.reason, case when not json_valid(l.raw) then 'invalid JSON (a line cut short?)' end)
+                    as reason
+            from (
+                select unnest(generate_series(1, len(ls))) as line, unnest(ls) as raw
+                from (select string_split(?, chr(10)) as ls)
+            ) as l
+            left join _json_undecodable as u using (line)
+            where trim(l.raw, ' ' || chr(9) || chr(13)) <> '' or u.reason is not null
+            """,
+            [content],
+        )
+        total, good = con.execute(
+            "select count(*), count(*) filter (reason is null) from _json_lines"
+        ).fetchone()
+        if good == 0 and total > 1 and not undecodable:
+            con.execute("drop table _json_lines; drop table _json_undecodable")
+            raise FileRejected(
+                "not JSON: no line of the file is a JSON document (a JSON file cut short, or not JSON at all)"
+            )
+        if (
+            total == 1
+            and good == 0
+            and not undecodable
+            and content.lstrip().startswith(("{", "["))
+            and ("\n" in content.strip())
+        ):
+            raise FileRejected("invalid JSON: the document is cut short or broken")
+    con.execute(
+        f"""
+        create or replace temp table {table} as
+        with docs as (
+            select line, reason, raw,
+                case when reason is null then raw::json end as j
+            from _json_lines
+        ),
+        expanded as (
+            select line, reason, raw,
+                unnest(case when json_type(j) = 'ARRAY' then json_extract(j, '$[*]') else [j] end) as doc,
+                unnest(case when json_type(j) = 'ARRAY' then range(json_array_length(j)::bigint) else [0] end) as idx
+            from docs
+        )
+        select row_number() over (order by line, idx) as _doc, line, doc,
+            case when reason is null and json_type(doc) <> 'OBJECT' then 'JSON document is not an object'
+                else reason end as reason,
+            case when reason is null then doc::varchar else raw end as raw
+        from expanded
+        """
+    )
+    con.execute("drop table _json_lines; drop table _json_undecodable")
+
+
+def json_str(j: str, path: str) -> str:
+    """SQL: a JSON value as text (objects and lists as JSON), null when absent or JSON null; blank is null."""
+    return f"nullif(trim(json_extract_string({j}, {sql_string(path)})), '')"

@@ -28,18 +28,16 @@ from pathlib import Path
 import duckdb
 
 from orchestration.parsers.common import (
+    NO_BRAND,
     REJECTS_COLUMNS,
     ParsedFile,
-    finish,
-    reject_duplicates_and_cycles,
-)
-from orchestration.parsers.twitter_v2 import (
-    NO_BRAND,
     brand_ids_from_seed,
+    finish,
     json_str,
     load_brands,
     parse_time,
     read_json_documents,
+    reject_duplicates_and_cycles,
     time_checks,
 )
 

@@ -30,16 +30,19 @@ import duckdb
 
 from orchestration.parsers.common import (
     EARLIEST_MESSAGE_AT,
+    NO_BRAND,
     REJECTS_COLUMNS,
     FileRejected,
     ParsedBatch,
     ParsedFile,
+    brand_ids_from_seed,
     finish,
     insert_rows,
     is_gzip,
+    load_brands,
+    read_json_documents,
     sql_string,
 )
-from orchestration.parsers.twitter_v2 import NO_BRAND, brand_ids_from_seed, load_brands, read_json_documents
 
 
 def repair_mojibake(expr: str) -> str:

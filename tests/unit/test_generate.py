@@ -15,8 +15,8 @@ import pytest
 
 from orchestration.generate import _PLATFORM_BOT, _TEMPLATES, _accounts, generate, main
 from orchestration.loader import FORMATS, FileResult, load_folder, summarize
+from orchestration.parsers.common import brand_ids_from_seed
 from orchestration.parsers.messages import COLUMNS
-from orchestration.parsers.twitter_v2 import brand_ids_from_seed
 
 N = 3000
 DAYS = 14
