@@ -482,74 +482,73 @@ def read_json_documents(con: duckdb.DuckDBPyConnection, path: Path, table: str) 
     """Read a JSON document or JSON Lines file into ``table(_doc, line, doc json, reason, raw)``: one row per
     document (a top-level list gives one per element), ``reason`` set when the line is not usable JSON.
 
-    Lines are split and validated in DuckDB. A line that is not UTF-8 is rejected on its own. A file whose every
-    line is broken (a pretty-printed document cut short, or not JSON at all) raises FileRejected.
+    The file is read (read_text_table), split and validated in DuckDB. A line that is not UTF-8 is rejected on its
+    own. A file whose every line is broken (a pretty-printed document cut short, or not JSON at all) raises FileRejected.
     """
     check_readable(path)
-    data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
-    content, undecodable = decode_lines(data)
+    undecodable = read_text_table(con, path, "_json_text")
     con.execute("create or replace temp table _json_undecodable (line bigint, reason varchar, raw varchar)")
     insert_rows(con, "_json_undecodable", ["bigint", "varchar", "varchar"], undecodable)
-    whole = not undecodable and con.execute("select json_valid(?)", [content]).fetchone()[0]
+    whole = not undecodable and con.execute("select json_valid(content) from _json_text").fetchone()[0]
     if whole:
         con.execute(
-            "create or replace temp table _json_lines as select 1::bigint as line, ? as raw, null::varchar as reason",
-            [content],
+            "create or replace temp table _json_lines as "
+            "select 1::bigint as line, content as raw, null::varchar as reason from _json_text"
         )
     else:
         con.execute(
-            """
+            f"""
             create or replace temp table _json_lines as
             select l.line, coalesce(u.raw, l.raw) as raw,
                 coalesce(u.reason, case when not json_valid(l.raw) then 'invalid JSON (a line cut short?)' end)
                     as reason
             from (
                 select unnest(generate_series(1, len(ls))) as line, unnest(ls) as raw
-                from (select string_split(?, chr(10)) as ls)
+                from (select string_split(content, chr(10)) as ls from _json_text)
             ) as l
             left join _json_undecodable as u using (line)
-            where trim(l.raw, ' ' || chr(9) || chr(13)) <> '' or u.reason is not null
-            """,
-            [content],
+            where {not_blank("l.raw")} or u.reason is not null
+            """
         )
         total, good = con.execute(
             "select count(*), count(*) filter (reason is null) from _json_lines"
         ).fetchone()
+        broken: str | None = None
         if good == 0 and total > 1 and not undecodable:
-            con.execute("drop table _json_lines; drop table _json_undecodable")
-            raise FileRejected(
+            broken = (
                 "not JSON: no line of the file is a JSON document (a JSON file cut short, or not JSON at all)"
             )
-        if (
-            total == 1
-            and good == 0
-            and not undecodable
-            and content.lstrip().startswith(("{", "["))
-            and ("\n" in content.strip())
-        ):
-            raise FileRejected("invalid JSON: the document is cut short or broken")
+        elif total == 1 and good == 0 and not undecodable:
+            content = con.execute("select content from _json_text").fetchone()[0]
+            if content.lstrip().startswith(("{", "[")) and "\n" in content.strip():
+                broken = "invalid JSON: the document is cut short or broken"
+        if broken:
+            con.execute("drop table _json_text; drop table _json_lines; drop table _json_undecodable")
+            raise FileRejected(broken)
+    # A line is parsed for its type, then cast (a list: its elements extracted, each typed).
     con.execute(
         f"""
         create or replace temp table {table} as
         with docs as (
-            select line, reason, raw,
-                case when reason is null then raw::json end as j
+            select line, reason, raw, case when reason is null then json_type(raw) end as t
             from _json_lines
         ),
         expanded as (
-            select line, reason, raw,
-                unnest(case when json_type(j) = 'ARRAY' then json_extract(j, '$[*]') else [j] end) as doc,
-                unnest(case when json_type(j) = 'ARRAY' then range(json_array_length(j)::bigint) else [0] end) as idx
+            select line, reason, raw, t,
+                unnest(case when t = 'ARRAY' then json_extract(raw, '$[*]')
+                    else [case when reason is null then raw::json end] end) as doc,
+                unnest(case when t = 'ARRAY' then range(json_array_length(raw)::bigint) else [0] end) as idx
             from docs
         )
         select row_number() over (order by line, idx) as _doc, line, doc,
-            case when reason is null and json_type(doc) <> 'OBJECT' then 'JSON document is not an object'
+            case when reason is null and (case when t = 'ARRAY' then json_type(doc) else t end) <> 'OBJECT'
+                then 'JSON document is not an object'
                 else reason end as reason,
             case when reason is null then doc::varchar else raw end as raw
         from expanded
         """
     )
-    con.execute("drop table _json_lines; drop table _json_undecodable")
+    con.execute("drop table _json_text; drop table _json_lines; drop table _json_undecodable")
 
 
 def json_str(j: str, path: str) -> str:
