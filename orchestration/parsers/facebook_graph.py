@@ -126,13 +126,20 @@ def parse_facebook_graph(
         ),
         bad as (select _doc, line, i, 0 as part, 0 as j, null::json as rec, reason, raw from {prefix}_items
             where reason is not null)
-        select row_number() over (order by _doc, i, part, j) as _row, * from (
-            select *, null::varchar as reason, rec::varchar as raw from msgs
+        select * from (
+            select *, null::varchar as reason, null::varchar as raw from msgs
             union all
-            select *, null, rec::varchar from cmts
+            select *, null, null from cmts
             union all
             select _doc, line, i, part, j, rec, null, null, []::varchar[], null, reason, raw from bad
         )
+        """
+    )
+    # Records are numbered on their keys alone; the wide columns are joined where they are needed.
+    con.execute(
+        f"""
+        create or replace temp table {prefix}_order as
+        select row_number() over (order by _doc, i, part, j) as _row, _doc, i, part, j from {prefix}_records
         """
     )
 
@@ -147,10 +154,10 @@ def parse_facebook_graph(
                 json_extract_string(rec, ['$.id', '$.from.id', '$.from.name', '$.created_time', '$.message',
                     '$.parent.id']) as s,
                 json_extract(rec, '$.to.data') as to_data
-            from {prefix}_records
+            from {prefix}_order join {prefix}_records using (_doc, i, part, j)
         ),
         r as (
-            select _row, line, raw, reason as doc_reason, coalesce(private, false) as private, conv_id,
+            select _row, line, reason as doc_reason, coalesce(private, false) as private, conv_id,
                 {text(1)} as id,
                 {text(2)} as from_id,
                 {text(3)} as from_name,
@@ -211,7 +218,7 @@ def parse_facebook_graph(
             group by k._row
         ),
         parent as (select id, own_brand from {prefix}_typed where reject_reason is null and id is not null)
-        select ok.*,
+        select ok._row, ok.id, ok.conv_id, ok.parent_id, ok.from_id, ok.from_name, ok.private, ok.sent_at_utc, ok.text,
             case when ok.own_brand is not null then 'agent' else 'customer' end as role,
             coalesce(
                 ok.own_brand,
@@ -248,7 +255,10 @@ def parse_facebook_graph(
     con.execute(
         f"""
         insert into {rejects}
-        select _row, line, reject_reason, raw from {prefix}_typed where reject_reason is not null order by _row
+        select t._row, t.line, t.reject_reason, coalesce(r.raw, r.rec::varchar)
+        from {prefix}_typed as t join {prefix}_order using (_row) join {prefix}_records as r using (_doc, i, part, j)
+        where t.reject_reason is not null
+        order by t._row
         """
     )
     for t in (

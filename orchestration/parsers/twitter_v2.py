@@ -159,25 +159,24 @@ def parse_twitter_v2(
         """
     )
     # An included tweet that is also in data (anywhere in the file) is an expansion of it, not a record; an
-    # included tweet repeated on several pages is one record.
+    # included tweet repeated on several pages is one record. The records are numbered on their keys alone: the
+    # wide columns (the record's JSON) stay in the items table and are joined where they are needed.
     con.execute(
         f"""
         create or replace temp table {recs} as
         with items as (
-            select *, s[1] as rid from {prefix}_items
+            select _doc, section, idx, s[1] as rid from {prefix}_items
         ),
         kept as (
-            select * from items where section <> 2
+            select _doc, section, idx from items where section <> 2
             union all
-            select * exclude (n) from (
+            select _doc, section, idx from (
                 select *, row_number() over (partition by rid order by _doc, idx) as n from items
                 where section = 2 and (rid is null or rid not in (
                     select rid from items where section in (0, 1) and rid is not null))
             ) where n = 1 or rid is null
         )
-        select row_number() over (order by _doc, section, idx) as _row, line, rec, reason,
-            coalesce(raw, rec::varchar) as raw, s, v
-        from kept
+        select row_number() over (order by _doc, section, idx) as _row, _doc, section, idx from kept
         """
     )
     b = f"{prefix}_brands"
@@ -193,7 +192,7 @@ def parse_twitter_v2(
         f"""
         create or replace temp table {prefix}_typed as
         with r as (
-            select _row, line, raw, reason as doc_reason,
+            select _row, line, reason as doc_reason,
                 {text(1)} as id,
                 case when rec is not null then v[1] is not null or v[2] is not null end as is_dm,
                 {text(2)} as event_type,
@@ -210,7 +209,7 @@ def parse_twitter_v2(
                 coalesce(json_extract_string(v[5], '$[*].username'), []::varchar[]) as mentions,
                 coalesce(json_extract_string(v[6], '$[*]'), []::varchar[]) as edits,
                 coalesce(json_extract_string(v[7], '$[*]'), []::varchar[]) as participant_ids
-            from {recs}
+            from {recs} join {prefix}_items using (_doc, section, idx)
         )
         select r.*, {parse_time("created_at")} as sent_at_utc,
             u.username, coalesce(u.username, r.author_id) as handle,
@@ -280,7 +279,8 @@ def parse_twitter_v2(
             where {is_brand("h")}
             group by _row
         )
-        select ok.*,
+        select ok._row, ok.id, ok.is_dm, ok.dm_conversation_id, ok.replied_to, ok.author_id, ok.sent_at_utc,
+            ok.text,
             case when by_brand then 'agent' else 'customer' end as role,
             case when by_brand then ok.handle else coalesce(
                 case when {is_brand("ok.in_reply_to_user_id")} or {is_brand("ui.username")}
@@ -319,7 +319,10 @@ def parse_twitter_v2(
     con.execute(
         f"""
         insert into {rejects}
-        select _row, line, reject_reason, raw from {prefix}_typed where reject_reason is not null order by _row
+        select t._row, t.line, t.reject_reason, coalesce(i.raw, i.rec::varchar)
+        from {prefix}_typed as t join {recs} using (_row) join {prefix}_items as i using (_doc, section, idx)
+        where t.reject_reason is not null
+        order by t._row
         """
     )
     for t in (
