@@ -47,10 +47,19 @@ from orchestration.parsers.common import (
 
 def repair_mojibake(expr: str) -> str:
     """SQL: ``expr`` with its Latin-1 code points read as UTF-8 bytes, when they are all below 256, one at least
-    above 127, and the bytes are valid UTF-8; else ``expr`` unchanged."""
+    above 127, and the bytes are valid UTF-8; else ``expr`` unchanged.
+
+    Vectorised, without splitting the text into characters: its UTF-8 bytes written as a blob literal
+    (``encode(...)::varchar``: ASCII as it is, any other byte, and the backslash, as ``\\xHH``) hold each code point
+    below 256 as ``\\xC2\\xHH`` (U+0080..U+00BF: the byte HH) or ``\\xC3\\xHH`` (U+00C0..U+00FF: HH + 0x40).
+    Rewriting those pairs as the single byte (in lower case, so that a rewritten byte is never read as the start
+    of another pair) and casting back to a blob gives the code points as bytes.
+    """
+    pairs = f"regexp_replace(encode({expr})::varchar, '\\\\xC2\\\\x', '\\\\x', 'g')"
+    for second, byte in (("8", "c"), ("9", "d"), ("A", "e"), ("B", "f")):
+        pairs = f"regexp_replace({pairs}, '\\\\xC3\\\\x{second}', '\\\\x{byte}', 'g')"
     return f"""coalesce(case when regexp_matches({expr}, '[\\x80-\\xff]') and regexp_matches({expr}, '^[\\x00-\\xff]*$')
-        then try(decode(unhex(array_to_string(
-            list_transform(string_split({expr}, ''), lambda c: printf('%02x', ord(c))), '')))) end, {expr})"""
+        then try(decode({pairs}::blob)) end, {expr})"""
 
 
 def inbox_channel(path: Path) -> str:
@@ -145,39 +154,48 @@ def _parse_inboxes(
     rejects, parsed, b = f"{prefix}_rejects", f"{prefix}_parsed", f"{prefix}_brands"
     load_brands(con, brands, b)
     now = sql_string(loaded_at.strftime("%Y-%m-%d %H:%M:%S"))
+    # Each document is parsed once for its thread path, participants and messages; each message once.
+    con.execute(
+        f"""
+        create or replace temp table {prefix}_threads as
+        select _file_index, channel,
+            coalesce(nullif(trim(json_extract_string(v[1], '$')), ''), folder) as thread_path,
+            coalesce(json_extract_string(v[2], '$[*].name'), []::varchar[]) as participants,
+            json_extract(v[3], '$[*]') as recs
+        from (
+            select _file_index, channel, folder, json_extract(doc, ['$.thread_path', '$.participants', '$.messages']) as v
+            from {prefix}_inboxes
+        )
+        """
+    )
     con.execute(
         f"""
         create or replace temp table {prefix}_typed as
-        with d as (
-            select _file_index, doc, channel,
-                coalesce(nullif(trim(json_extract_string(doc, '$.thread_path')), ''), folder) as thread_path,
-                coalesce(json_extract_string(doc, '$.participants[*].name'), []::varchar[]) as participants
-            from {prefix}_inboxes
-        ),
-        m as (
-            select _file_index, thread_path, channel,
-                unnest(range(json_array_length(doc, '$.messages')::bigint)) + 1 as _row,
-                unnest(json_extract(doc, '$.messages[*]')) as rec
-            from d
+        with m as (
+            select _file_index, thread_path, channel, unnest(range(len(recs)::bigint)) + 1 as _row, unnest(recs) as rec
+            from {prefix}_threads
         ),
         r as (
-            select _file_index, _row, thread_path, channel, rec::varchar as raw,
-                nullif(trim(json_extract_string(rec, '$.sender_name')), '') as sender_raw,
-                json_extract_string(rec, '$.timestamp_ms') as ts_raw,
-                json_extract_string(rec, '$.content') as content_raw
+            select _file_index, _row, thread_path, channel, rec,
+                json_extract_string(rec, ['$.sender_name', '$.timestamp_ms', '$.content']) as s
             from m
         ),
         t as (
+            select _file_index, _row, thread_path, channel, rec,
+                nullif(trim(s[1]), '') as sender_raw, s[2] as ts_raw, s[3] as content_raw
+            from r
+        ),
+        f as (
             select *,
                 {repair_mojibake("sender_raw")} as sender,
                 {repair_mojibake("content_raw")} as text,
                 try_cast(ts_raw as bigint) as ts
-            from r
+            from t
         )
         select *,
             case when ts between -62135596800000 and 253402300799999
                 then make_timestamp(ts * 1000) end as sent_at_utc,
-            exists (select 1 from {b} where key = lower(t.sender)) as by_brand,
+            coalesce(lower(sender) in (select key from {b}), false) as by_brand,
             case
                 when sender is null then 'missing sender_name'
                 when ts_raw is null then 'missing timestamp_ms'
@@ -185,7 +203,7 @@ def _parse_inboxes(
                 when ts < epoch_ms(timestamp '{EARLIEST_MESSAGE_AT}') then 'timestamp_ms before 2006-03-21: ' || ts_raw
                 when ts > epoch_ms({now}::timestamp) then 'timestamp_ms is in the future: ' || ts_raw
             end as reject_reason
-        from t
+        from f
         """
     )
     # The brand of a file: among its participants and senders (the first brand entry, in sort order).
@@ -195,9 +213,7 @@ def _parse_inboxes(
         with ok as (select * from {prefix}_typed where reject_reason is null),
         names as (
             select _file_index, {repair_mojibake("n")} as name from (
-                select _file_index, unnest(coalesce(json_extract_string(doc, '$.participants[*].name'),
-                    []::varchar[])) as n
-                from {prefix}_inboxes
+                select _file_index, unnest(participants) as n from {prefix}_threads
                 where _file_index in (select _file_index from {prefix}_typed)
             ) where n is not null
             union
@@ -207,13 +223,14 @@ def _parse_inboxes(
             select names._file_index, min(account_id) as account from names join {b} on {b}.key = lower(names.name)
             group by names._file_index
         )
-        select ok.*,
-            case when by_brand then (select min(account_id) from {b} where key = lower(ok.sender))
-                else brand.account end as account,
-            'dyi_' || md5(thread_path || '|' || ts || '|' || sender || '|'
-                || row_number() over (partition by ok._file_index, thread_path, ts, sender order by _row desc))
+        select ok._file_index, ok._row, ok.thread_path, ok.channel, ok.sender, ok.by_brand, ok.sent_at_utc, ok.text,
+            case when ok.by_brand then own.account_id else brand.account end as account,
+            'dyi_' || md5(ok.thread_path || '|' || ok.ts || '|' || ok.sender || '|'
+                || row_number() over (partition by ok._file_index, ok.thread_path, ok.ts, ok.sender order by ok._row desc))
                 as message_id
-        from ok left join brand on brand._file_index = ok._file_index
+        from ok
+        left join brand on brand._file_index = ok._file_index
+        left join {b} as own on own.key = lower(ok.sender)
         """
     )
     con.execute(
@@ -237,10 +254,10 @@ def _parse_inboxes(
     con.execute(
         f"""
         insert into {rejects}
-        select _file_index, _row, null, reject_reason, raw from {prefix}_typed where reject_reason is not null
+        select _file_index, _row, null, reject_reason, rec::varchar from {prefix}_typed where reject_reason is not null
         order by _file_index, _row
         """
     )
-    for t in (f"{prefix}_inboxes", f"{prefix}_typed", f"{prefix}_resolved", b):
+    for t in (f"{prefix}_inboxes", f"{prefix}_threads", f"{prefix}_typed", f"{prefix}_resolved", b):
         con.execute(f"drop table if exists {t}")
     return parsed, rejects
