@@ -15,7 +15,9 @@ import contextlib
 import fnmatch
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +48,8 @@ class LandingFormat:
 # Files loaded together when a format can parse a batch: how many, and the largest file taken into a batch.
 BATCH_FILES = 2000
 BATCH_FILE_BYTES = 1 << 20
+# Files (or batches) loaded at the same time, each by a thread on its own cursor.
+LOAD_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 JSON_PATTERNS = ("*.json", "*.json.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson")
@@ -265,23 +269,63 @@ def _record_failure(
 def load_folder(
     con: duckdb.DuckDBPyConnection, landing_dir: Path, fmt: LandingFormat, loaded_at: datetime | None = None
 ) -> list[FileResult]:
-    """Load every file of one format's landing sub-folder.
+    """Load every file of one format's landing sub-folder; the results in the order of the files.
 
-    A format with ``parse_batch`` loads its small files BATCH_FILES at a time, in one transaction per batch (each
-    file keeps its manifest row, rows and rejects, exactly as when loaded alone); any file the batch declines, and
-    the whole batch if storing it fails, goes through load_file.
+    Files are loaded LOAD_WORKERS at a time, each on its own cursor of ``con`` (a parser's statements mostly run on
+    one core: its tables are small), each in its own transaction as load_file says. A format with ``parse_batch``
+    loads its small files BATCH_FILES at a time, in one transaction per batch (each file keeps its manifest row,
+    rows and rejects, exactly as when loaded alone); any file the batch declines, and the whole batch if storing it
+    fails, goes through load_file.
     """
     ensure_raw_schema(con)
     folder = landing_dir / fmt.name
     paths = landing_files(folder, fmt)
     names = [f"{fmt.name}/{path.relative_to(folder).as_posix()}" for path in paths]
     if fmt.parse_batch is None:
-        return [load_file(con, path, fmt, name, loaded_at) for path, name in zip(paths, names, strict=True)]
-    results: list[FileResult] = []
-    for start in range(0, len(paths), BATCH_FILES):
-        end = start + BATCH_FILES
-        results.extend(_load_batch(con, paths[start:end], names[start:end], fmt, loaded_at))
-    return results
+        return _each(
+            con,
+            lambda c, i: [load_file(c, paths[i], fmt, names[i], loaded_at)],
+            range(len(paths)),
+        )
+    return _each(
+        con,
+        lambda c, start: _load_batch(
+            c, paths[start : start + BATCH_FILES], names[start : start + BATCH_FILES], fmt, loaded_at
+        ),
+        range(0, len(paths), BATCH_FILES),
+    )
+
+
+def _each(
+    con: duckdb.DuckDBPyConnection,
+    work: Callable[[duckdb.DuckDBPyConnection, int], list[FileResult]],
+    items: Sequence[int],
+) -> list[FileResult]:
+    """``work`` on every item, LOAD_WORKERS at a time, each worker thread on its own cursor (a connection of its own
+    to the same database: its temp tables and transactions are its own); results in the order of the items."""
+    if LOAD_WORKERS < 2 or len(items) < 2:
+        return [r for item in items for r in work(con, item)]
+    timezone = con.execute("select current_setting('TimeZone')").fetchone()[0]
+    local = threading.local()
+    cursors: list[duckdb.DuckDBPyConnection] = []
+    lock = threading.Lock()
+
+    def run(item: int) -> list[FileResult]:
+        cursor = getattr(local, "cursor", None)
+        if cursor is None:
+            cursor = con.cursor()
+            cursor.execute(f"set TimeZone = '{timezone}'")
+            local.cursor = cursor
+            with lock:
+                cursors.append(cursor)
+        return work(cursor, item)
+
+    try:
+        with ThreadPoolExecutor(max_workers=LOAD_WORKERS) as pool:
+            return [r for results in pool.map(run, items) for r in results]
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 def _load_batch(

@@ -479,8 +479,9 @@ def parse_time(raw: str) -> str:
 
 
 def read_json_documents(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
-    """Read a JSON document or JSON Lines file into ``table(_doc, line, doc json, reason, raw)``: one row per
-    document (a top-level list gives one per element), ``reason`` set when the line is not usable JSON.
+    """Read a JSON document or JSON Lines file into ``table(_doc, line, doc, reason, raw)``: one row per document (a
+    top-level list gives one per element; ``doc`` is its JSON text, valid, not cast: casting would parse it once
+    more), ``reason`` set when the line is not usable JSON.
 
     The file is read (read_text_table), split and validated in DuckDB. A line that is not UTF-8 is rejected on its
     own. A file whose every line is broken (a pretty-printed document cut short, or not JSON at all) raises FileRejected.
@@ -525,7 +526,7 @@ def read_json_documents(con: duckdb.DuckDBPyConnection, path: Path, table: str) 
         if broken:
             con.execute("drop table _json_text; drop table _json_lines; drop table _json_undecodable")
             raise FileRejected(broken)
-    # A line is parsed for its type, then cast (a list: its elements extracted, each typed).
+    # A line is parsed for its type (a list: its elements extracted, each typed).
     con.execute(
         f"""
         create or replace temp table {table} as
@@ -535,8 +536,8 @@ def read_json_documents(con: duckdb.DuckDBPyConnection, path: Path, table: str) 
         ),
         expanded as (
             select line, reason, raw, t,
-                unnest(case when t = 'ARRAY' then json_extract(raw, '$[*]')
-                    else [case when reason is null then raw::json end] end) as doc,
+                unnest(case when t = 'ARRAY' then json_extract(raw, '$[*]')::varchar[]
+                    else [case when reason is null then raw end] end) as doc,
                 unnest(case when t = 'ARRAY' then range(json_array_length(raw)::bigint) else [0] end) as idx
             from docs
         )
@@ -544,7 +545,7 @@ def read_json_documents(con: duckdb.DuckDBPyConnection, path: Path, table: str) 
             case when reason is null and (case when t = 'ARRAY' then json_type(doc) else t end) <> 'OBJECT'
                 then 'JSON document is not an object'
                 else reason end as reason,
-            case when reason is null then doc::varchar else raw end as raw
+            case when reason is null then doc else raw end as raw
         from expanded
         """
     )

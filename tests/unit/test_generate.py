@@ -6,7 +6,7 @@ import csv
 import json
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -597,3 +597,26 @@ def test_platform_generation_is_deterministic(tmp_path: Path, platform_landing: 
     other = tmp_path / "other"
     generate(other, messages=N, days=DAYS, accounts=3, seed=7, start=START, formats=("twitter_v2",))
     assert _tree(other / "twitter_v2") != _tree(platform_landing / "twitter_v2")
+
+
+def test_platform_files_load_the_same_one_at_a_time_or_in_parallel(
+    platform_landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = datetime(2030, 1, 1)
+    contents = []
+    for workers in (1, 3):
+        monkeypatch.setattr("orchestration.loader.LOAD_WORKERS", workers)
+        con = duckdb.connect()
+        results = {
+            name: load_folder(con, platform_landing, FORMATS[name], at) for name in ("messages", *PLATFORMS)
+        }
+        tables = [f"raw.{FORMATS[name].table}" for name in results] + [
+            "raw.load_manifest",
+            "raw.rejected_rows",
+        ]
+        contents.append(
+            (results, [con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables])
+        )
+        con.close()
+    assert contents[0] == contents[1]
+    assert sum(len(rows) for rows in contents[0][1][:4]) == 4 * N
