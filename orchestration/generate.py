@@ -3,10 +3,13 @@
 - ``twcs``: ``twcs/sample_twcs.csv`` ("Customer Support on Twitter" CSV);
 - ``messages``: ``messages/sample_messages.csv`` + ``messages/sample_messages.jsonl`` (canonical format,
   facebook/instagram, split by thread);
-- ``twitter_v2``, ``facebook_graph``, ``messenger_dyi``: the same conversations as ``messages`` (same seed: same
-  threads, authors, times and texts), written as each platform exports them (``_write_twitter_v2``,
-  ``_write_facebook_graph``, ``_write_messenger_dyi`` say how). Brands are the generated accounts' handles
-  (``AcmeSupport``, ...), listed in ``seeds/accounts.csv`` so that the parsers know them as brands.
+- ``twitter_v2``, ``facebook_graph``, ``messenger_dyi``: the same conversations as ``messages`` (same seed: the
+  same messages, times, brands, customers and texts), written as each platform exports them
+  (``_write_twitter_v2``, ``_write_facebook_graph``, ``_write_messenger_dyi`` say how). A customer's private
+  threads with a brand are one platform conversation; customers have names; a public tweet starts with the @handle
+  it answers; auto-replies are brand messages worded as ``seeds/automated_authors.csv`` recognises them. Brands are
+  the generated accounts' handles (``AcmeSupport``, ...), listed in ``seeds/accounts.csv`` (the first 12) so that
+  the parsers know them as brands.
 
 All randomness is hash-based inside DuckDB SQL (``hash(key, seed)``), so the same arguments give byte-identical
 files and the generator scales to millions of messages without per-row Python (the inbox export, one file per
