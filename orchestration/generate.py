@@ -1,9 +1,19 @@
-"""Deterministic sample exports of social customer-care conversations (see docs/formats.md).
+"""Deterministic sample exports of social customer-care conversations (see docs/formats.md), in every landing format.
 
-Writes ``twcs/sample_twcs.csv`` ("Customer Support on Twitter" CSV) and ``messages/sample_messages.csv`` +
-``messages/sample_messages.jsonl`` (canonical format, facebook/instagram, split by thread) into a landing
-directory. All randomness is hash-based inside DuckDB SQL (``hash(key, seed)``), so the same arguments give
-byte-identical files and the generator scales to millions of messages without per-row Python.
+- ``twcs``: ``twcs/sample_twcs.csv`` ("Customer Support on Twitter" CSV);
+- ``messages``: ``messages/sample_messages.csv`` + ``messages/sample_messages.jsonl`` (canonical format,
+  facebook/instagram, split by thread);
+- ``twitter_v2``, ``facebook_graph``, ``messenger_dyi``: the same conversations as ``messages`` (same seed: the
+  same messages, times, brands, customers and texts), written as each platform exports them
+  (``_write_twitter_v2``, ``_write_facebook_graph``, ``_write_messenger_dyi`` say how). A customer's private
+  threads with a brand are one platform conversation; customers have names; a public tweet starts with the @handle
+  it answers; auto-replies are brand messages worded as ``seeds/automated_authors.csv`` recognises them. Brands are
+  the generated accounts' handles (``AcmeSupport``, ...), listed in ``seeds/accounts.csv`` (the first 12) so that
+  the parsers know them as brands.
+
+All randomness is hash-based inside DuckDB SQL (``hash(key, seed)``), so the same arguments give byte-identical
+files and the generator scales to millions of messages without per-row Python (the inbox export, one file per
+thread, is written by Python one file at a time).
 
 Usage: ``python -m orchestration.generate --messages 3000 --days 14 --accounts 3 --seed 42 \\
     --start 2024-03-01 --out data/landing --formats twcs,messages``
@@ -12,18 +22,22 @@ Usage: ``python -m orchestration.generate --messages 3000 --days 14 --accounts 3
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import sys
 import tempfile
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-FORMATS: tuple[str, ...] = ("twcs", "messages")
+FORMATS: tuple[str, ...] = ("twcs", "messages", "twitter_v2", "facebook_graph", "messenger_dyi")
+# What ``make sample`` writes (the end-to-end tests pin figures computed from these).
+DEFAULT_FORMATS: tuple[str, ...] = ("twcs", "messages")
 TWCS_FILE = Path("twcs") / "sample_twcs.csv"
 MESSAGES_CSV_FILE = Path("messages") / "sample_messages.csv"
 MESSAGES_JSONL_FILE = Path("messages") / "sample_messages.jsonl"
@@ -193,6 +207,34 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
         "Automatic reply: for order status, visit our help center. An agent will follow up here.",
     ),
 }
+# The platform exports do not say which brand message is automated: there an auto-reply is the brand's own message,
+# told apart by seeds/automated_authors.csv, whose text patterns these match (one for each "bot" template above).
+_PLATFORM_BOT = (
+    "Thanks for your message! We usually reply within a few hours.",
+    "Thanks for contacting us 👋 Our team has received your message and we will get back to you as soon as possible.",
+    "Thanks for reaching out. Our support hours are 8am-8pm; we'll reply as soon as we're back.",
+    "We are away right now. For order status, visit our help center; an agent will follow up here.",
+)
+# Customers of the platform exports have names (mixed radix: first x last, then a middle initial, then a number, so
+# that every customer number has its own name); some are not ASCII, for the inbox export's Latin-1 mojibake.
+_CUSTOMER_FIRST = (
+    "Anna", "Ben", "Chloé", "David", "Elena", "Farid", "Grace", "Hugo", "Inès", "Jonas", "Kira", "Liam", "Maya",
+    "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Søren", "Tara", "Umar", "Vera", "Will", "Xenia", "Yusuf", "Zoë",
+    "Aiko", "Bruno", "Carla", "Dmitri", "Emma", "Felix", "Gina", "Hana", "Ivan", "Julia", "Karim", "Léa", "Marco",
+    "Nina",
+)  # fmt: skip
+_CUSTOMER_LAST = (
+    "Müller", "García", "Smith", "Nuñez", "Lefèvre", "Kowalski", "Rossi", "Novák", "Jiménez", "Björk", "Çelik",
+    "Tanaka", "Kim", "Silva", "Ferreira", "O'Brien", "Papadopoulos", "Horváth", "Dubois", "Jensen", "Brown",
+    "Nguyễn", "Okafor", "Łukasik", "Andersson", "Moreau", "Schmidt", "Costa", "Patel", "Şahin",
+)  # fmt: skip
+# How the platform files are split (the APIs' page sizes; pages per file keep files at a few tens of MB).
+TWEETS_PER_PAGE = 100
+CONVERSATIONS_PER_PAGE = 25
+COMMENTS_PER_PAGE = 100
+PAGES_PER_FILE = 500
+# Twitter ids are snowflakes: milliseconds since an epoch, shifted left 22 bits, plus a sequence.
+_SNOWFLAKE_EPOCH_MS = 1142899200000  # 2006-03-21, the first tweet: every id is positive
 
 
 @dataclass(frozen=True)
@@ -279,11 +321,41 @@ def _setup(con: duckdb.DuckDBPyConnection, accounts: int, seed: int) -> None:
         "initials VARCHAR)"
     )
     con.executemany("INSERT INTO agents VALUES (?, ?, ?, ?, ?)", agents)
-    con.execute("CREATE TABLE templates (cat VARCHAR, idx INTEGER, n INTEGER, txt VARCHAR)")
-    con.executemany(
-        "INSERT INTO templates VALUES (?, ?, ?, ?)",
-        [[cat, i, len(txts), t] for cat, txts in _TEMPLATES.items() for i, t in enumerate(txts)],
+    # txt: the text; ptxt: in the platform exports (auto-replies differ); ptxt_dyi: ptxt as the inbox export writes
+    # it inside a JSON string.
+    con.execute(
+        "CREATE TABLE templates (cat VARCHAR, idx INTEGER, n INTEGER, txt VARCHAR, ptxt VARCHAR, ptxt_dyi VARCHAR)"
     )
+    rows: list[list[object]] = []
+    for cat, txts in _TEMPLATES.items():
+        for i, t in enumerate(txts):
+            platform = _PLATFORM_BOT[i] if cat == "bot" else t
+            rows.append([cat, i, len(txts), t, platform, _dyi_json(platform)])
+    con.executemany("INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?)", rows)
+    con.execute(
+        "CREATE TABLE name_parts (part VARCHAR, idx INTEGER, name VARCHAR, slug VARCHAR, dyi VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO name_parts VALUES (?, ?, ?, ?, ?)",
+        [
+            [part, i, name, _slug(name), _dyi_json(name)]
+            for part, names in (("first", _CUSTOMER_FIRST), ("last", _CUSTOMER_LAST))
+            for i, name in enumerate(names)
+        ],
+    )
+
+
+def _dyi_json(text: str) -> str:
+    """The inside of a JSON string as "Download your information" writes it: the UTF-8 bytes as Latin-1 code
+    points (mojibake), escaped as \\u00XX."""
+    return json.dumps(text.encode("utf-8").decode("latin-1"))[1:-1]
+
+
+def _slug(name: str) -> str:
+    """Lower-case ASCII letters of a name (accents dropped), as in inbox folder names and handles."""
+    name = name.translate(str.maketrans("łŁøØß", "lLoOs"))
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return "".join(c for c in ascii_name.lower() if c.isalpha())
 
 
 def _macros(con: duckdb.DuckDBPyConnection, seed: int, stream: int) -> None:
@@ -486,8 +558,10 @@ def _messages(con: duckdb.DuckDBPyConnection, n_messages: int) -> None:
             FROM m2 JOIN threads t USING (i)
         )
         SELECT m3.i, m3.k, m3.base, m3.role, m3.ts, m3.parent_k, m3.channel, m3.private, m3.handle,
-               m3.tz_min, m3.tz_suffix, m3.cust_no, m3.post_id, m3.to_jsonl, ag.agent_id,
+               m3.tz_min, m3.tz_suffix, m3.cust_no, m3.post_id, m3.to_jsonl, ag.agent_id, m3.account,
                replace(tp.txt, '{{order}}', order_no::VARCHAR) AS body,
+               replace(tp.ptxt, '{{order}}', order_no::VARCHAR) AS pbody,
+               replace(tp.ptxt_dyi, '{{order}}', order_no::VARCHAR) AS pbody_dyi,
                CASE WHEN role = 'agent' AND u2(i, k, 45) < 0.9 THEN
                    CASE signoff WHEN 'caret' THEN ' ^' || ag.initials WHEN 'dash' THEN ' -' || ag.first_name
                         ELSE '' END
@@ -512,7 +586,6 @@ def _write_twcs(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                base + parent_k + 1 AS in_response_to_tweet_id
         FROM msgs
     """)
-    con.execute("DROP TABLE msgs")
     con.execute(f"""
         COPY (
             WITH ch AS (
@@ -560,7 +633,6 @@ def _write_messages(con: duckdb.DuckDBPyConnection, csv_path: Path, jsonl_path: 
                ts, seq, to_jsonl
         FROM s2
     """)
-    con.execute("DROP TABLE msgs")
     cols = (
         "message_id, thread_id, parent_message_id, channel, account_id, author_id, author_role, "
         "is_private, sent_at, text, agent_id"
@@ -574,6 +646,334 @@ def _write_messages(con: duckdb.DuckDBPyConnection, csv_path: Path, jsonl_path: 
         f"COPY (SELECT {cols} FROM canon WHERE to_jsonl {order}) TO '{_sql_path(jsonl_path)}' (FORMAT JSON)"
     )
     con.execute("DROP TABLE canon")
+
+
+def _q(value: str) -> str:
+    """A SQL string literal (new lines kept as they are)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _write_lines(con: duckdb.DuckDBPyConnection, select: str, path: Path) -> None:
+    """Write the one text column of ``select`` (ordered), one value per line, as it is (JSON Lines)."""
+    con.execute(
+        f"COPY ({select}) TO '{_sql_path(path)}' "
+        "(FORMAT CSV, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f')"
+    )
+
+
+def _platform_base(con: duckdb.DuckDBPyConnection) -> None:
+    """``plat``: the canonical stream's messages as the platform exports see them (one customer per thread,
+    ``cust_key`` telling a facebook customer from an instagram one as the canonical author ids do), and ``people``:
+    each customer's name, handle and ids."""
+    con.execute("""
+        CREATE OR REPLACE TABLE plat AS
+        SELECT i, k, base + k AS seq, role, role <> 'customer' AS brand, ts, parent_k, channel, private,
+               account::BIGINT AS account, handle, cust_no * 2 + (channel = 'instagram')::BIGINT AS cust_key, pbody || sign AS text,
+               pbody_dyi || sign AS text_dyi, post_id
+        FROM msgs
+    """)
+    f, last = len(_CUSTOMER_FIRST), len(_CUSTOMER_LAST)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE people AS
+        WITH c AS (
+            SELECT DISTINCT cust_key FROM plat
+        ), r AS (
+            SELECT cust_key, cust_key % {f} AS fi, (cust_key // {f}) % {last} AS li, cust_key // {f * last} AS n
+            FROM c
+        ), x AS (
+            SELECT r.*,
+                   CASE WHEN n = 0 THEN ' ' ELSE ' ' || chr((65 + (n - 1) % 26)::INTEGER) || '. ' END AS mid,
+                   CASE WHEN n > 26 THEN ' ' || ((n - 1) // 26 + 1) ELSE '' END AS tail
+            FROM r
+        )
+        SELECT cust_key,
+               fn.name || mid || ln.name || tail AS name,
+               fn.dyi || mid || ln.dyi || tail AS name_dyi,
+               fn.slug || '_' || cust_key AS username,
+               fn.slug || ln.slug AS slug,
+               (1100000000 + cust_key)::VARCHAR AS twitter_id,
+               (6000000000000000 + cust_key)::VARCHAR AS facebook_id
+        FROM x
+        JOIN name_parts fn ON fn.part = 'first' AND fn.idx = x.fi
+        JOIN name_parts ln ON ln.part = 'last' AND ln.idx = x.li
+    """)
+
+
+def _write_twitter_v2(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Twitter/X API v2 responses as twarc2 writes them: one response page a line (JSON Lines).
+
+    - ``search_<handle>_<n>.jsonl``: full-archive search pages (``/2/tweets/search/all``, newest first,
+      ``TWEETS_PER_PAGE`` tweets a page): ``data`` (tweets with ``conversation_id``, ``referenced_tweets``
+      ``replied_to``, ``in_reply_to_user_id``, ``entities.mentions``, ``edit_history_tweet_ids``),
+      ``includes.users`` (every user the page's tweets name) and ``meta`` (``newest_id``, ``oldest_id``,
+      ``result_count``, ``next_token`` but on the last page). Public threads of the conversations; a customer
+      tweet starts ``@<brand>``, a brand tweet ``@<customer>``.
+    - ``dm_events_<handle>_<n>.jsonl``: the brand's ``/2/dm_events`` pages: ``MessageCreate`` events with
+      ``sender_id`` and ``dm_conversation_id`` (``<brand id>-<customer id>``: one conversation per customer, so a
+      customer's private threads share it) and ``includes.users`` (the brand and the page's customers).
+
+    Ids are snowflakes (time and sequence); the brand's user id is ``14000000 + account``, its username the
+    handle; ``PAGES_PER_FILE`` pages a file, per account.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE tw_msgs AS
+        WITH s AS (
+            SELECT p.*, ((epoch_ms(p.ts) + (p.seq // 4194304) % 1000 - {_SNOWFLAKE_EPOCH_MS}) * 4194304
+                         + p.seq % 4194304)::VARCHAR AS id
+            FROM plat p
+        ), x AS (
+            SELECT c.*, pe.name, pe.username, pe.twitter_id AS cust_id, (14000000 + c.account)::VARCHAR AS brand_id,
+                   par.id AS parent_id, par.brand AS parent_brand, root.id AS root_id,
+                   strftime(c.ts, '%Y-%m-%dT%H:%M:%S.000Z') AS created_at
+            FROM s c
+            JOIN people pe USING (cust_key)
+            LEFT JOIN s par ON par.i = c.i AND par.k = c.parent_k AND NOT c.private
+            LEFT JOIN s root ON root.i = c.i AND root.k = 0 AND NOT c.private
+        ), y AS (
+            SELECT *,
+                   CASE WHEN brand THEN brand_id ELSE cust_id END AS author_id,
+                   CASE WHEN brand THEN username ELSE handle END AS mention,
+                   CASE WHEN brand THEN cust_id ELSE brand_id END AS mention_id,
+                   CASE WHEN parent_brand THEN brand_id ELSE cust_id END AS parent_author_id
+            FROM x
+        )
+        SELECT account, handle, private AS dm, seq, ts, brand_id, cust_id, id,
+               json_object('id', brand_id, 'name', handle, 'username', handle)::VARCHAR AS brand_user,
+               json_object('id', cust_id, 'name', name, 'username', username)::VARCHAR AS cust_user,
+               CASE
+                   WHEN private THEN json_object(
+                       'id', id, 'event_type', 'MessageCreate', 'text', text, 'sender_id', author_id,
+                       'dm_conversation_id', brand_id || '-' || cust_id, 'created_at', created_at)
+                   WHEN parent_id IS NULL THEN json_object(
+                       'edit_history_tweet_ids', [id], 'id', id, 'conversation_id', root_id, 'author_id', author_id,
+                       'created_at', created_at, 'text', '@' || mention || ' ' || text,
+                       'entities', json_object('mentions', [json_object(
+                           'start', 0, 'end', length(mention) + 1, 'username', mention, 'id', mention_id)]))
+                   ELSE json_object(
+                       'edit_history_tweet_ids', [id], 'id', id, 'conversation_id', root_id, 'author_id', author_id,
+                       'created_at', created_at, 'text', '@' || mention || ' ' || text,
+                       'entities', json_object('mentions', [json_object(
+                           'start', 0, 'end', length(mention) + 1, 'username', mention, 'id', mention_id)]),
+                       'in_reply_to_user_id', parent_author_id,
+                       'referenced_tweets', [json_object('type', 'replied_to', 'id', parent_id)])
+               END::VARCHAR AS j
+        FROM y
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE tw_pages AS
+        WITH r AS (
+            SELECT *, (row_number() OVER (PARTITION BY account, dm ORDER BY ts DESC, seq DESC) - 1)
+                          // {TWEETS_PER_PAGE} AS page
+            FROM tw_msgs
+        ), u AS (
+            SELECT account, dm, page, string_agg(u, ',' ORDER BY uid::BIGINT) AS users
+            FROM (
+                SELECT DISTINCT account, dm, page, brand_id AS uid, brand_user AS u FROM r
+                UNION
+                SELECT DISTINCT account, dm, page, cust_id, cust_user FROM r
+            )
+            GROUP BY ALL
+        ), p AS (
+            SELECT account, any_value(handle) AS handle, dm, page, count(*) AS n,
+                   arg_max(id, (ts, seq)) AS newest_id, arg_min(id, (ts, seq)) AS oldest_id,
+                   string_agg(j, ',' ORDER BY ts DESC, seq DESC) AS data
+            FROM r GROUP BY ALL
+        ), m AS (
+            SELECT p.*, u.users, page = max(page) OVER (PARTITION BY account, dm) AS is_last,
+                   substr(md5(handle || ':' || dm || ':' || page), 1, 26) AS token
+            FROM p JOIN u USING (account, dm, page)
+        )
+        SELECT account, handle, dm, page, page // {PAGES_PER_FILE} AS file,
+               '{{"data":[' || data || '],"includes":{{"users":[' || users || ']}},"meta":{{'
+               || CASE WHEN dm THEN '' ELSE '"newest_id":"' || newest_id || '","oldest_id":"' || oldest_id || '",' END
+               || '"result_count":' || n
+               || CASE WHEN is_last THEN '' ELSE ',"next_token":"' || token || '"' END || '}}}}' AS line
+        FROM m
+    """)
+    files = con.execute("SELECT DISTINCT account, handle, dm, file FROM tw_pages ORDER BY ALL").fetchall()
+    for account, handle, dm, file in files:
+        name = f"{'dm_events' if dm else 'search'}_{handle}_{file + 1:04d}.jsonl"
+        _write_lines(
+            con,
+            f"SELECT line FROM tw_pages WHERE account = {account} AND dm = {dm} AND file = {file} ORDER BY page",
+            folder / name,
+        )
+    con.execute("DROP TABLE tw_msgs; DROP TABLE tw_pages")
+
+
+def _write_facebook_graph(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Facebook Graph API pages, one response page a line (JSON Lines), per page (brand):
+
+    - ``conversations_<handle>_<n>.jsonl``: ``/<page-id>/conversations?fields=participants,messages{message,from,
+      to,created_time,id}``, ``CONVERSATIONS_PER_PAGE`` conversations a page, the latest updated first. One
+      conversation per customer (``t_...``; the customer's private threads share it), holding its messages newest
+      first, each with ``from`` and ``to`` (name, email, id). The private threads of the conversations.
+    - ``comments_<handle>_<n>.jsonl``: ``/<post-id>/comments?filter=stream&fields=from,message,created_time,id,
+      parent``, one post's comments a page (``COMMENTS_PER_PAGE``, oldest first); a reply's ``parent`` is the
+      thread's first comment (Facebook has two levels of comments). The public threads.
+
+    The page's id is ``104000000000000 + account``, its name the handle; ``created_time`` is
+    ``2024-03-01T09:15:00+0000``; ``paging`` has cursors and, but on the last page, ``next``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    graph = "https://graph.facebook.com/v19.0/"
+    con.execute("""
+        CREATE OR REPLACE TABLE fb_msgs AS
+        SELECT p.*, pe.facebook_id AS cust_id, (104000000000000 + p.account)::VARCHAR AS page_id,
+               json_object('name', pe.name, 'email', pe.facebook_id || '@facebook.com', 'id', pe.facebook_id)
+                   ::VARCHAR AS cust_obj,
+               json_object('name', p.handle, 'email', (104000000000000 + p.account) || '@facebook.com',
+                           'id', (104000000000000 + p.account)::VARCHAR)::VARCHAR AS page_obj,
+               strftime(p.ts, '%Y-%m-%dT%H:%M:%S+0000') AS created_time,
+               pe.name
+        FROM plat p JOIN people pe USING (cust_key)
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE fb_pages AS
+        WITH m AS (
+            SELECT *,
+                   json_object('id', 'm_mid.' || epoch_ms(ts) || ':' || lpad(lower(hex(seq)), 10, '0'),
+                               'created_time', created_time,
+                               'from', (CASE WHEN brand THEN page_obj ELSE cust_obj END)::JSON,
+                               'to', json_object('data', [(CASE WHEN brand THEN cust_obj ELSE page_obj END)::JSON]),
+                               'message', text)::VARCHAR AS j
+            FROM fb_msgs WHERE private
+        ), c AS (
+            SELECT account, any_value(handle) AS handle, any_value(page_id) AS page_id, cust_key,
+                   max((ts, seq)) AS updated,
+                   '{{"id":"t_' || (1000000000000000 + account * 1000000000 + cust_key) || '","participants":{{"data":['
+                   || any_value(cust_obj) || ',' || any_value(page_obj) || ']}},"messages":{{"data":['
+                   || string_agg(j, ',' ORDER BY ts DESC, seq DESC) || '],"paging":{{"cursors":{{"before":"'
+                   || substr(md5('b' || account || ':' || cust_key), 1, 20) || '","after":"'
+                   || substr(md5('a' || account || ':' || cust_key), 1, 20) || '"}}}}}}}}' AS conv
+            FROM m GROUP BY account, cust_key
+        ), r AS (
+            SELECT *, (row_number() OVER (PARTITION BY account ORDER BY updated DESC, cust_key) - 1)
+                          // {CONVERSATIONS_PER_PAGE} AS page
+            FROM c
+        ), p AS (
+            SELECT account, any_value(handle) AS handle, any_value(page_id) AS page_id, page,
+                   string_agg(conv, ',' ORDER BY updated DESC, cust_key) AS data,
+                   substr(md5('conversations:' || account || ':' || page), 1, 24) AS after
+            FROM r GROUP BY account, page
+        )
+        SELECT 'conversations' AS kind, account, handle, page AS seq, page // {PAGES_PER_FILE} AS file,
+               '{{"data":[' || data || '],"paging":{{"cursors":{{"before":"' || md5('b' || after)[:24]
+               || '","after":"' || after || '"}}'
+               || CASE WHEN page = max(page) OVER (PARTITION BY account) THEN '' ELSE ',"next":"' || '{graph}'
+                       || page_id || '/conversations?fields=participants,messages%7Bmessage,from,to,created_time,id'
+                       || '%7D&limit={CONVERSATIONS_PER_PAGE}&after=' || after || '"' END
+               || '}}}}' AS line
+        FROM p
+    """)
+    con.execute(f"""
+        INSERT INTO fb_pages
+        WITH m AS (
+            SELECT f.*, (f.post_id + 121000000000000)::VARCHAR AS post,
+                   (f.post_id + 121000000000000) || '_' || (1000000000000000 + f.seq) AS cid,
+                   (f.post_id + 121000000000000) || '_' || (1000000000000000 + f.seq - f.k) AS root_cid
+            FROM fb_msgs f WHERE NOT private
+        ), j AS (
+            SELECT *,
+                   CASE WHEN k = 0 THEN json_object(
+                            'id', cid, 'from', json_object('name', CASE WHEN brand THEN handle ELSE name END,
+                                                           'id', CASE WHEN brand THEN page_id ELSE cust_id END),
+                            'message', text, 'created_time', created_time)
+                        ELSE json_object(
+                            'id', cid, 'from', json_object('name', CASE WHEN brand THEN handle ELSE name END,
+                                                           'id', CASE WHEN brand THEN page_id ELSE cust_id END),
+                            'message', text, 'created_time', created_time, 'parent', json_object('id', root_cid))
+                   END::VARCHAR AS j,
+                   (row_number() OVER (PARTITION BY account, post ORDER BY ts, seq) - 1) // {COMMENTS_PER_PAGE}
+                       AS page
+            FROM m
+        ), p AS (
+            SELECT account, any_value(handle) AS handle, post, page,
+                   string_agg(j, ',' ORDER BY ts, seq) AS data,
+                   substr(md5('comments:' || post || ':' || page), 1, 24) AS after
+            FROM j GROUP BY account, post, page
+        ), n AS (
+            SELECT *, row_number() OVER (PARTITION BY account ORDER BY post, page) - 1 AS seq,
+                   page = max(page) OVER (PARTITION BY account, post) AS is_last
+            FROM p
+        )
+        SELECT 'comments', account, handle, seq, seq // {PAGES_PER_FILE},
+               '{{"data":[' || data || '],"paging":{{"cursors":{{"before":"' || md5('b' || after)[:24]
+               || '","after":"' || after || '"}}'
+               || CASE WHEN is_last THEN '' ELSE ',"next":"' || '{graph}' || post
+                       || '/comments?filter=stream&fields=from,message,created_time,id,parent&limit='
+                       || '{COMMENTS_PER_PAGE}&after=' || after || '"' END
+               || '}}}}'
+        FROM n
+    """)
+    files = con.execute("SELECT DISTINCT kind, account, handle, file FROM fb_pages ORDER BY ALL").fetchall()
+    for kind, account, handle, file in files:
+        _write_lines(
+            con,
+            f"SELECT line FROM fb_pages WHERE kind = '{kind}' AND account = {account} AND file = {file} ORDER BY seq",
+            folder / f"{kind}_{handle}_{file + 1:04d}.jsonl",
+        )
+    con.execute("DROP TABLE fb_msgs; DROP TABLE fb_pages")
+
+
+# The inbox file, pretty-printed as the export writes it (two-space indent).
+_DYI_HEAD = '{\n  "participants": [\n    {\n      "name": "'
+_DYI_MID = '"\n    },\n    {\n      "name": "'
+_DYI_MESSAGES = '"\n    }\n  ],\n  "messages": [\n'
+_DYI_MESSAGE = (
+    '    {\n      "sender_name": "',
+    '",\n      "timestamp_ms": ',
+    ',\n      "content": "',
+    '",\n      "is_geoblocked_for_viewer": false\n    }',
+)
+_DYI_TITLE = '\n  ],\n  "title": "'
+_DYI_PATH = '",\n  "is_still_participant": true,\n  "thread_path": "inbox/'
+_DYI_TAIL = '",\n  "magic_words": []\n}'
+
+
+def _write_messenger_dyi(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """ "Download your information" inboxes, one per brand and platform: ``facebook-<handle>/your_facebook_activity/
+    messages/inbox/<thread>/message_1.json`` and ``instagram-<handle>/your_instagram_activity/messages/inbox/...``
+    (the parser tells Instagram by the path).
+
+    One thread (folder ``<name><id>``) per customer, holding every message between the brand and that customer
+    (public threads included: the export has only messages), newest first, with ``sender_name`` (the brand's name
+    is its handle), ``timestamp_ms`` and ``content``; names and texts in the export's Latin-1 mojibake, escaped as
+    ``\\u00XX``. The export splits a thread of more than 10,000 messages into ``message_2.json``...; a generated
+    customer never has that many, so each thread is one file. Written by Python, one file at a time: a million
+    messages are some 130,000 folders.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    sender, stamp, content, end = (_q(part) for part in _DYI_MESSAGE)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE dyi_files AS
+        WITH m AS (
+            SELECT p.*, pe.name_dyi, pe.slug || '_' || (10000000000 + p.account * 1000000000 + p.cust_key) AS thread
+            FROM plat p JOIN people pe USING (cust_key)
+        ), t AS (
+            SELECT channel, account, any_value(handle) AS handle, cust_key, any_value(thread) AS thread,
+                   any_value(name_dyi) AS name,
+                   string_agg({sender} || CASE WHEN brand THEN handle ELSE name_dyi END || {stamp} || epoch_ms(ts)
+                              || {content} || text_dyi || {end}, ',' || chr(10) ORDER BY ts DESC, seq DESC) AS msgs
+            FROM m GROUP BY channel, account, cust_key
+        )
+        SELECT channel || '-' || lower(handle) || '/your_' || channel || '_activity/messages/inbox/' || thread
+                   || '/message_1.json' AS path,
+               {_q(_DYI_HEAD)} || name || {_q(_DYI_MID)} || handle || {_q(_DYI_MESSAGES)} || msgs || {_q(_DYI_TITLE)}
+                   || name || {_q(_DYI_PATH)} || thread || {_q(_DYI_TAIL)} AS content
+        FROM t
+    """)
+    cursor = con.execute("SELECT path, content FROM dyi_files ORDER BY path")
+    made: set[Path] = set()
+    while batch := cursor.fetchmany(5000):
+        for relative, text in batch:
+            path = folder / relative
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            path.write_bytes(text.encode("utf-8"))
+    con.execute("DROP TABLE dyi_files")
 
 
 def _sql_path(path: Path) -> str:
@@ -603,9 +1003,11 @@ def generate(
     accounts: int = 3,
     seed: int = 42,
     start: date = date(2024, 3, 1),
-    formats: tuple[str, ...] = FORMATS,
+    formats: tuple[str, ...] = DEFAULT_FORMATS,
 ) -> dict[str, Path]:
-    """Write the sample exports under ``out_dir``; returns {"twcs", "messages_csv", "messages_jsonl"} -> path.
+    """Write the sample exports under ``out_dir``; returns what was written: {"twcs", "messages_csv",
+    "messages_jsonl"} -> file, {"twitter_v2", "facebook_graph", "messenger_dyi"} -> the format's folder (files of an
+    earlier run there are left alone).
 
     Each format gets ``messages`` messages over ``days`` days from ``start`` (UTC) for ``accounts`` brands.
     """
@@ -616,6 +1018,7 @@ def generate(
         raise ValueError("messages, days and accounts must be >= 1")
     out_dir = Path(out_dir)
     written: dict[str, Path] = {}
+    platforms = [f for f in FORMATS[2:] if f in formats]
     with tempfile.TemporaryDirectory(prefix="generate-") as tmp:
         con = duckdb.connect(config={"temp_directory": tmp, "preserve_insertion_order": True})
         try:
@@ -625,13 +1028,26 @@ def generate(
                 path.parent.mkdir(parents=True, exist_ok=True)
                 _build(con, messages, days, start, seed, stream=0)
                 _write_twcs(con, path)
+                con.execute("DROP TABLE msgs")
                 written["twcs"] = path
+            if "messages" in formats or platforms:
+                # The platform formats are the canonical stream's conversations, written in other shapes.
+                _build(con, messages, days, start, seed, stream=1)
             if "messages" in formats:
                 csv_path, jsonl_path = out_dir / MESSAGES_CSV_FILE, out_dir / MESSAGES_JSONL_FILE
                 csv_path.parent.mkdir(parents=True, exist_ok=True)
-                _build(con, messages, days, start, seed, stream=1)
                 _write_messages(con, csv_path, jsonl_path)
                 written["messages_csv"], written["messages_jsonl"] = csv_path, jsonl_path
+            if platforms:
+                _platform_base(con)
+                writers = {
+                    "twitter_v2": _write_twitter_v2,
+                    "facebook_graph": _write_facebook_graph,
+                    "messenger_dyi": _write_messenger_dyi,
+                }
+                for name in platforms:
+                    writers[name](con, out_dir / name)
+                    written[name] = out_dir / name
         finally:
             con.close()
     return written
@@ -651,7 +1067,11 @@ def main(argv: list[str] | None = None) -> int:
         help="first day, YYYY-MM-DD (default 2024-03-01)",
     )
     parser.add_argument("--out", type=Path, default=Path("data/landing"), help="landing directory")
-    parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated: twcs,messages")
+    parser.add_argument(
+        "--formats",
+        default=",".join(DEFAULT_FORMATS),
+        help=f"comma-separated, any of {','.join(FORMATS)} (default {','.join(DEFAULT_FORMATS)})",
+    )
     args = parser.parse_args(argv)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     began = time.perf_counter()

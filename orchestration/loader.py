@@ -16,8 +16,12 @@ recorded with status ``failed`` and its error, loads nothing, and does not stop 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import hashlib
-from collections.abc import Callable, Iterable
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,7 +31,7 @@ import duckdb
 from orchestration import privacy
 from orchestration.deliveries import delivered_by
 from orchestration.parsers import facebook_graph, messages, messenger_dyi, twcs, twitter_v2
-from orchestration.parsers.common import FileRejected, ParsedFile
+from orchestration.parsers.common import FileRejected, ParsedBatch, ParsedFile
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,18 @@ class LandingFormat:
     # Exports that come as a tree of folders (Download Your Information): every matching file below the folder is
     # loaded and anything else (photos, audio) is left alone.
     recursive: bool = False
+    # For formats whose exports are many small files: parses (path, content) pairs at once; what it declines goes
+    # through ``parse``, one file at a time (see load_folder).
+    parse_batch: (
+        Callable[[duckdb.DuckDBPyConnection, Sequence[tuple[Path, bytes]], datetime], ParsedBatch] | None
+    ) = None
+
+
+# Files loaded together when a format can parse a batch: how many, and the largest file taken into a batch.
+BATCH_FILES = 2000
+BATCH_FILE_BYTES = 1 << 20
+# Files (or batches) loaded at the same time, each by a thread on its own cursor.
+LOAD_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 JSON_PATTERNS = ("*.json", "*.json.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson")
@@ -69,6 +85,7 @@ FORMATS: dict[str, LandingFormat] = {
         messenger_dyi.parse_messenger_dyi,
         ("message_*.json", "message_*.json.gz"),
         recursive=True,
+        parse_batch=messenger_dyi.parse_messenger_dyi_batch,
     ),
 }
 
@@ -139,13 +156,18 @@ def landing_files(folder: Path, fmt: LandingFormat) -> list[Path]:
     if not folder.is_dir():
         return []
     if fmt.recursive:
-        return sorted(
-            p
-            for p in folder.rglob("*")
-            if p.is_file()
-            and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-            and any(p.match(pattern) for pattern in fmt.patterns)
-        )
+        # os.walk, not Path.rglob: an inbox export is a folder per thread, and this runs over hundreds of thousands.
+        # Hidden folders and files are skipped; symbolic links to folders are not followed (as rglob).
+        found: list[Path] = []
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in files:
+                if name.startswith(".") or not any(fnmatch.fnmatchcase(name, p) for p in fmt.patterns):
+                    continue
+                full = os.path.join(root, name)
+                if os.path.isfile(full):
+                    found.append(Path(full))
+        return sorted(found, key=lambda p: p.parts)
     return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
 
 
@@ -318,18 +340,200 @@ def load_folder(
     through_day: date | None = None,
 ) -> list[FileResult]:
     """Load every file of one format's landing sub-folder (with ``through_day``: the files a daily partition
-    loads, see orchestration/deliveries.py)."""
+    loads, see orchestration/deliveries.py); the results in the order of the files.
+
+    Files are loaded LOAD_WORKERS at a time, each on its own cursor of ``con`` (a parser's statements mostly run on
+    one core: its tables are small), each in its own transaction as load_file says. A format with ``parse_batch``
+    loads its small files BATCH_FILES at a time, in one transaction per batch (each file keeps its manifest row,
+    rows and rejects, exactly as when loaded alone); any file the batch declines, and the whole batch if storing it
+    fails, goes through load_file. Once a customer was erased, files load one by one (load_file drops the erased
+    customers' rows; the batch path does not).
+    """
     ensure_raw_schema(con)
     folder = landing_dir / fmt.name
     key = erasure_key(con, key)
-    names = [
+    listed = [
         (path, f"{fmt.name}/{path.relative_to(folder).as_posix()}") for path in landing_files(folder, fmt)
     ]
+    delivered = [(path, name) for path, name in listed if delivered_by(name, through_day)]
+    paths = [path for path, _ in delivered]
+    names = [name for _, name in delivered]
+    if fmt.parse_batch is None or key is not None:
+        return _each(
+            con,
+            lambda c, i: [load_file(c, paths[i], fmt, names[i], loaded_at, key)],
+            range(len(paths)),
+        )
+    return _each(
+        con,
+        lambda c, start: _load_batch(
+            c, paths[start : start + BATCH_FILES], names[start : start + BATCH_FILES], fmt, loaded_at
+        ),
+        range(0, len(paths), BATCH_FILES),
+    )
+
+
+def _each(
+    con: duckdb.DuckDBPyConnection,
+    work: Callable[[duckdb.DuckDBPyConnection, int], list[FileResult]],
+    items: Sequence[int],
+) -> list[FileResult]:
+    """``work`` on every item, LOAD_WORKERS at a time, each worker thread on its own cursor (a connection of its own
+    to the same database: its temp tables and transactions are its own); results in the order of the items."""
+    if LOAD_WORKERS < 2 or len(items) < 2:
+        return [r for item in items for r in work(con, item)]
+    timezone = con.execute("select current_setting('TimeZone')").fetchone()[0]
+    local = threading.local()
+    cursors: list[duckdb.DuckDBPyConnection] = []
+    lock = threading.Lock()
+
+    def run(item: int) -> list[FileResult]:
+        cursor = getattr(local, "cursor", None)
+        if cursor is None:
+            cursor = con.cursor()
+            cursor.execute(f"set TimeZone = '{timezone}'")
+            local.cursor = cursor
+            with lock:
+                cursors.append(cursor)
+        return work(cursor, item)
+
+    try:
+        with ThreadPoolExecutor(max_workers=LOAD_WORKERS) as pool:
+            return [r for results in pool.map(run, items) for r in results]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def _load_batch(
+    con: duckdb.DuckDBPyConnection,
+    paths: Sequence[Path],
+    names: Sequence[str],
+    fmt: LandingFormat,
+    loaded_at: datetime | None,
+) -> list[FileResult]:
+    """Load files with the format's batch parser; the files it does not take are loaded one by one."""
+    at = (loaded_at or datetime.now(UTC)).replace(tzinfo=None, microsecond=0)
+    # (position, content, hash) of the regular, matching, small files that could be read
+    readable: list[tuple[int, bytes, str]] = []
+    for i, path in enumerate(paths):
+        try:
+            if (
+                path.is_file()
+                and any(path.match(p) for p in fmt.patterns)
+                and path.stat().st_size <= BATCH_FILE_BYTES
+            ):
+                content = path.read_bytes()
+                readable.append((i, content, hashlib.sha256(content).hexdigest()))
+        except OSError:
+            pass  # load_file says what is wrong
+    results: dict[int, FileResult] = {}
+    if readable:
+        already = con.execute(
+            """
+            select f.i from (select unnest(?::bigint[]) as i, unnest(?::varchar[]) as file_path,
+                unnest(?::varchar[]) as file_hash) as f
+            where exists (select 1 from raw.load_manifest as m
+                where m.file_path = f.file_path and m.file_hash = f.file_hash and m.status = 'loaded')
+            """,
+            [[i for i, _, _ in readable], [names[i] for i, _, _ in readable], [h for _, _, h in readable]],
+        ).fetchall()
+        skipped = {r[0] for r in already}
+        results.update({i: FileResult(names[i], "skipped") for i in skipped})
+        pending = [(i, content, digest) for i, content, digest in readable if i not in skipped]
+        if pending:
+            stored = _store_batch(
+                con, [(paths[i], names[i], content, digest) for i, content, digest in pending], fmt, at
+            )
+            results.update({i: stored[k] for k, (i, _, _) in enumerate(pending) if k in stored})
     return [
-        load_file(con, path, fmt, name, loaded_at, key)
-        for path, name in names
-        if delivered_by(name, through_day)
+        results[i] if i in results else load_file(con, path, fmt, names[i], loaded_at)
+        for i, path in enumerate(paths)
     ]
+
+
+def _store_batch(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[tuple[Path, str, bytes, str]],
+    fmt: LandingFormat,
+    loaded_at: datetime,
+) -> dict[int, FileResult]:
+    """Parse (path, name, content, hash) files at once and store those the parser took, in one transaction.
+    Returns {position in files: result} of the stored files; nothing when parsing or storing failed (then each
+    file is loaded alone, and a failure is recorded for the file that causes it)."""
+    assert fmt.parse_batch is not None
+    try:
+        parsed = fmt.parse_batch(con, [(path, content) for path, _, content, _ in files], loaded_at)
+    except Exception:
+        return {}
+    declined = set(parsed.declined)
+    taken = [k for k in range(len(files)) if k not in declined]
+    try:
+        con.execute(
+            f"""
+            create or replace temp table _batch_files as
+            select f.*, coalesce(p.n, 0) as loaded, coalesce(r.n, 0) as rejected
+            from (select unnest(?::bigint[]) as _file_index, unnest(?::varchar[]) as file_path,
+                unnest(?::varchar[]) as file_hash, unnest(?::bigint[]) as bytes) as f
+            left join (select _file_index, count(*) as n from {parsed.parsed_table} group by all) as p
+                using (_file_index)
+            left join (select _file_index, count(*) as n from {parsed.rejects_table} group by all) as r
+                using (_file_index)
+            """,
+            [
+                taken,
+                [files[k][1] for k in taken],
+                [files[k][3] for k in taken],
+                [len(files[k][2]) for k in taken],
+            ],
+        )
+        counts = {
+            k: (loaded, rejected)
+            for k, loaded, rejected in con.execute(
+                "select _file_index, loaded, rejected from _batch_files"
+            ).fetchall()
+        }
+        con.execute("begin transaction")
+        # A new version of a file replaces the old one: no row of the old version stays behind.
+        con.execute(f"delete from raw.{fmt.table} where _file in (select file_path from _batch_files)")
+        con.execute("delete from raw.rejected_rows where file_path in (select file_path from _batch_files)")
+        con.execute("delete from raw.load_manifest where file_path in (select file_path from _batch_files)")
+        con.execute(
+            f"""
+            insert into raw.{fmt.table}
+            select p.* exclude (_file_index, _row), f.file_path, f.file_hash, p._row, ?
+            from {parsed.parsed_table} as p join _batch_files as f using (_file_index)
+            order by p._file_index, p._row
+            """,
+            [loaded_at],
+        )
+        con.execute(
+            f"""
+            insert into raw.rejected_rows
+            select f.file_path, f.file_hash, ?, r._row, r.line, r.reason, r.raw_record, ?
+            from {parsed.rejects_table} as r join _batch_files as f using (_file_index)
+            order by r._file_index, r._row
+            """,
+            [fmt.name, loaded_at],
+        )
+        con.execute(
+            f"""
+            insert into raw.load_manifest ({MANIFEST_COLUMNS})
+            select file_path, file_hash, ?, 'loaded', bytes, loaded + rejected, loaded, rejected, null, ?
+            from _batch_files order by _file_index
+            """,
+            [fmt.name, loaded_at],
+        )
+        con.execute("commit")
+    except Exception:
+        _rollback(con)
+        return {}
+    finally:
+        con.execute(
+            f"drop table if exists {parsed.parsed_table}; drop table if exists {parsed.rejects_table}; "
+            "drop table if exists _batch_files"
+        )
+    return {k: FileResult(files[k][1], "loaded", sum(counts[k]), *counts[k]) for k in taken}
 
 
 def summarize(results: Iterable[FileResult]) -> dict[str, int]:

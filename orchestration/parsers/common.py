@@ -1,5 +1,6 @@
-"""What every parser shares: the result type, the file-level error, a CSV reader that accounts for every row, and
-the rules that need the whole file (duplicate ids, reply cycles).
+"""What every parser shares: the result type, the file-level error, a CSV reader that accounts for every row, the
+rules that need the whole file (duplicate ids, reply cycles), and what the parsers of JSON exports share (reading
+JSON documents, times, which authors are the brand).
 
 A parser reads one file into two DuckDB temp tables on the connection it is given:
 
@@ -15,8 +16,9 @@ from __future__ import annotations
 import csv
 import gzip
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,6 +31,13 @@ REJECTS_COLUMNS = "_row bigint, line bigint, reason varchar, raw_record varchar"
 READ_ERRORS = (OSError, EOFError, zlib.error)
 # A reply cycle's reason lists at most this many of its messages.
 CYCLE_IDS_SHOWN = 20
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+# Where the platform parsers learn which authors are the brand (brand_ids_from_seed).
+ACCOUNTS_SEED = REPO_ROOT / "seeds" / "accounts.csv"
+# An ISO 8601 time's UTC offset: Z, +01, +0100, +01:00.
+OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+# The reason of a platform message whose conversation has no brand account in it.
+NO_BRAND = "no brand account in this conversation"
 
 
 class FileRejected(Exception):
@@ -42,6 +51,16 @@ class ParsedFile:
     rows_read: int
     rows_parsed: int
     rows_rejected: int
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """Many files parsed at once: ``parsed`` and ``rejects`` as for one file, each row with ``_file_index`` first
+    (the file's position in the batch); ``declined``: the files left to the one-file parser."""
+
+    parsed_table: str
+    rejects_table: str
+    declined: tuple[int, ...]
 
 
 def sql_string(value: str) -> str:
@@ -364,6 +383,38 @@ def finish(con: duckdb.DuckDBPyConnection, parsed: str, rejects: str) -> ParsedF
     return ParsedFile(parsed, rejects, rows_parsed + rows_rejected, rows_parsed, rows_rejected)
 
 
+def not_blank(expr: str) -> str:
+    """SQL: ``expr`` holds something else than spaces, tabs and carriage returns (a regular expression: far faster
+    than trim with a set of characters)."""
+    return f"not regexp_full_match({expr}, '[ \\t\\r]*')"
+
+
+def read_text_table(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> list[tuple[int, str, str]]:
+    """``table(content)``: the whole text of a line-oriented file, without its byte-order mark.
+
+    A plain UTF-8 file is read by DuckDB (``read_text``: the text never passes through Python). A gzip file, or a
+    file that is not UTF-8 throughout, is read and decoded here (decode_lines): each line that is not UTF-8 is
+    empty in ``content`` and returned as (line number, reason, the line escaped).
+    """
+    name = str(path)
+    if not is_gzip(path) and not any(c in name for c in "*?[{"):  # read_text takes a glob
+        try:
+            con.execute(
+                f"""
+                create or replace temp table {table} as
+                select case when starts_with(content, chr(65279)) then content[2:] else content end as content
+                from read_text(?)
+                """,
+                [name],
+            )
+            return []
+        except duckdb.Error:
+            pass  # not UTF-8: line by line below
+    content, undecodable = decode_lines(read_bytes(path).removeprefix(b"\xef\xbb\xbf"))
+    con.execute(f"create or replace temp table {table} as select ?::varchar as content", [content])
+    return undecodable
+
+
 def decode_lines(data: bytes) -> tuple[str, list[tuple[int, str, str]]]:
     """UTF-8 text of a line-oriented file. A file that is not UTF-8 throughout is decoded line by line: each line
     that is not UTF-8 becomes empty in the text and is returned as (line number, reason, the line escaped)."""
@@ -382,3 +433,125 @@ def decode_lines(data: bytes) -> tuple[str, list[tuple[int, str, str]]]:
             )
             lines[number - 1] = b""
     return b"\n".join(lines).decode("utf-8"), undecodable
+
+
+# --- what the parsers of JSON exports share (Twitter API v2, Facebook Graph, Messenger inboxes) ---------------
+
+
+def brand_ids_from_seed(path: Path = ACCOUNTS_SEED) -> frozenset[str]:
+    """The brand accounts: the ``account_id`` column of the accounts seed (handles; a brand's numeric platform id,
+    or a Facebook page's id or name, may be listed as an account_id too)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            return frozenset(
+                row["account_id"].strip()
+                for row in csv.DictReader(f)
+                if (row.get("account_id") or "").strip()
+            )
+    except (OSError, KeyError, csv.Error):
+        return frozenset()
+
+
+def load_brands(con: duckdb.DuckDBPyConnection, brand_ids: Iterable[str], table: str = "_brands") -> None:
+    """``table(key, account_id)``: each brand id or handle, lower case, and how ``brand_ids`` spells it."""
+    spelled: dict[str, str] = {}
+    for b in sorted(b.strip() for b in brand_ids if b and b.strip()):
+        spelled.setdefault(b.lower(), b)
+    con.execute(f"create or replace temp table {table} (key varchar, account_id varchar)")
+    insert_rows(con, table, ["varchar", "varchar"], sorted(spelled.items()))
+
+
+def time_checks(raw: str, utc: str, name: str, loaded_at: datetime) -> str:
+    """CASE branches rejecting a timestamp column (``raw`` text, ``utc`` parsed) that is missing or out of range."""
+    now = sql_string(loaded_at.strftime("%Y-%m-%d %H:%M:%S"))
+    return f"""
+        when {raw} is null then 'missing {name}'
+        when not regexp_matches({raw}, '{OFFSET}') then '{name} has no UTC offset: ' || {raw}
+        when {utc} is null then 'unparseable {name}: ' || {raw}
+        when {utc} < timestamp '{EARLIEST_MESSAGE_AT}' then '{name} before 2006-03-21: ' || {raw}
+        when {utc} > {now}::timestamp then '{name} is in the future: ' || {raw}
+    """
+
+
+def parse_time(raw: str) -> str:
+    """SQL: an ISO 8601 text with a UTC offset (``Z``, ``+0000``, ``+01:00``) as a UTC timestamp, else null."""
+    return f"case when regexp_matches({raw}, '{OFFSET}') then try_cast({raw} as timestamptz) at time zone 'UTC' end"
+
+
+def read_json_documents(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """Read a JSON document or JSON Lines file into ``table(_doc, line, doc, reason, raw)``: one row per document (a
+    top-level list gives one per element; ``doc`` is its JSON text, valid, not cast: casting would parse it once
+    more), ``reason`` set when the line is not usable JSON.
+
+    The file is read (read_text_table), split and validated in DuckDB. A line that is not UTF-8 is rejected on its
+    own. A file whose every line is broken (a pretty-printed document cut short, or not JSON at all) raises FileRejected.
+    """
+    check_readable(path)
+    undecodable = read_text_table(con, path, "_json_text")
+    con.execute("create or replace temp table _json_undecodable (line bigint, reason varchar, raw varchar)")
+    insert_rows(con, "_json_undecodable", ["bigint", "varchar", "varchar"], undecodable)
+    whole = not undecodable and con.execute("select json_valid(content) from _json_text").fetchone()[0]
+    if whole:
+        con.execute(
+            "create or replace temp table _json_lines as "
+            "select 1::bigint as line, content as raw, null::varchar as reason from _json_text"
+        )
+    else:
+        con.execute(
+            f"""
+            create or replace temp table _json_lines as
+            select l.line, coalesce(u.raw, l.raw) as raw,
+                coalesce(u.reason, case when not json_valid(l.raw) then 'invalid JSON (a line cut short?)' end)
+                    as reason
+            from (
+                select unnest(generate_series(1, len(ls))) as line, unnest(ls) as raw
+                from (select string_split(content, chr(10)) as ls from _json_text)
+            ) as l
+            left join _json_undecodable as u using (line)
+            where {not_blank("l.raw")} or u.reason is not null
+            """
+        )
+        total, good = con.execute(
+            "select count(*), count(*) filter (reason is null) from _json_lines"
+        ).fetchone()
+        broken: str | None = None
+        if good == 0 and total > 1 and not undecodable:
+            broken = (
+                "not JSON: no line of the file is a JSON document (a JSON file cut short, or not JSON at all)"
+            )
+        elif total == 1 and good == 0 and not undecodable:
+            content = con.execute("select content from _json_text").fetchone()[0]
+            if content.lstrip().startswith(("{", "[")) and "\n" in content.strip():
+                broken = "invalid JSON: the document is cut short or broken"
+        if broken:
+            con.execute("drop table _json_text; drop table _json_lines; drop table _json_undecodable")
+            raise FileRejected(broken)
+    # A line is parsed for its type (a list: its elements extracted, each typed).
+    con.execute(
+        f"""
+        create or replace temp table {table} as
+        with docs as (
+            select line, reason, raw, case when reason is null then json_type(raw) end as t
+            from _json_lines
+        ),
+        expanded as (
+            select line, reason, raw, t,
+                unnest(case when t = 'ARRAY' then json_extract(raw, '$[*]')::varchar[]
+                    else [case when reason is null then raw end] end) as doc,
+                unnest(case when t = 'ARRAY' then range(json_array_length(raw)::bigint) else [0] end) as idx
+            from docs
+        )
+        select row_number() over (order by line, idx) as _doc, line, doc,
+            case when reason is null and (case when t = 'ARRAY' then json_type(doc) else t end) <> 'OBJECT'
+                then 'JSON document is not an object'
+                else reason end as reason,
+            case when reason is null then doc else raw end as raw
+        from expanded
+        """
+    )
+    con.execute("drop table _json_text; drop table _json_lines; drop table _json_undecodable")
+
+
+def json_str(j: str, path: str) -> str:
+    """SQL: a JSON value as text (objects and lists as JSON), null when absent or JSON null; blank is null."""
+    return f"nullif(trim(json_extract_string({j}, {sql_string(path)})), '')"

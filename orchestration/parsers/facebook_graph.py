@@ -28,18 +28,16 @@ from pathlib import Path
 import duckdb
 
 from orchestration.parsers.common import (
+    NO_BRAND,
     REJECTS_COLUMNS,
     ParsedFile,
-    finish,
-    reject_duplicates_and_cycles,
-)
-from orchestration.parsers.twitter_v2 import (
-    NO_BRAND,
     brand_ids_from_seed,
+    finish,
     json_str,
     load_brands,
     parse_time,
     read_json_documents,
+    reject_duplicates_and_cycles,
     time_checks,
 )
 
@@ -57,92 +55,123 @@ def parse_facebook_graph(
     docs, rejects, parsed, b = f"{prefix}_docs", f"{prefix}_rejects", f"{prefix}_parsed", f"{prefix}_brands"
     read_json_documents(con, path, docs)
     load_brands(con, brands, b)
+    # Each document, item and record is parsed once for the paths it needs (json_type / json_extract_string of a
+    # list of paths); a conversation's participants once for the conversation, not once for each of its messages.
+    con.execute(
+        f"""
+        create or replace temp table {prefix}_pages as
+        with t as (
+            select _doc, line, doc, raw, reason, json_type(doc, ['$.data', '$.messages', '$.error']) as ty
+            from {docs}
+        )
+        select _doc, line, doc, raw, ty,
+            coalesce(reason, case
+                when ty[1] = 'ARRAY' then null
+                when ty[2] = 'OBJECT' then null
+                when ty[3] = 'OBJECT'
+                    then 'Graph API error: ' || coalesce(json_extract_string(doc, '$.error.message'), '')
+                else 'not a Graph API conversations or comments page'
+            end) as reason
+        from t
+        """
+    )
     # Items of a page's data: conversations (have messages or participants) and comments.
     con.execute(
         f"""
         create or replace temp table {prefix}_items as
-        with d as (
-            select _doc, line, doc, raw,
-                coalesce(reason, case
-                    when json_type(doc, '$.data') = 'ARRAY' then null
-                    when json_type(doc, '$.messages') = 'OBJECT' then null
-                    when json_type(doc, '$.error') = 'OBJECT'
-                        then 'Graph API error: ' || coalesce(json_extract_string(doc, '$.error.message'), '')
-                    else 'not a Graph API conversations or comments page'
-                end) as reason
-            from {docs}
-        ),
-        items as (
-            select _doc, line, unnest(range(json_array_length(doc, '$.data')::bigint)) as i,
-                unnest(json_extract(doc, '$.data[*]')) as item
-            from d where reason is null and json_type(doc, '$.data') = 'ARRAY'
+        with items as (
+            select _doc, line, unnest(range(len(items)::bigint)) as i, unnest(items) as item
+            from (
+                select _doc, line, json_extract(doc, '$.data[*]') as items from {prefix}_pages
+                where reason is null and ty[1] = 'ARRAY'
+            )
             union all
-            select _doc, line, 0, doc from d where reason is null and json_type(doc, '$.messages') = 'OBJECT'
+            select _doc, line, 0, doc from {prefix}_pages where reason is null and ty[2] = 'OBJECT'
         )
-        select _doc, line, i, item, null::varchar as reason, null::varchar as raw from items
+        select _doc, line, i, item, null::varchar as reason, null::varchar as raw,
+            json_type(item, ['$.messages', '$.participants', '$.messages.data', '$.comments.data']) as ty,
+            {json_str("item", "$.id")} as item_id
+        from items
         union all
-        select _doc, line, 0, null, reason, raw from d where reason is not null
+        select _doc, line, 0, null, reason, raw, null, null from {prefix}_pages where reason is not null
         """
     )
     con.execute(
         f"""
         create or replace temp table {prefix}_records as
         with conv as (
-            select * from {prefix}_items
-            where item is not null and (json_exists(item, '$.messages') or json_exists(item, '$.participants'))
+            select *,
+                json_extract(item, '$.participants.data[*]') as participants
+            from {prefix}_items
+            where item is not null and (ty[1] is not null or ty[2] is not null)
         ),
         msgs as (
-            select _doc, line, i, 0 as part, unnest(range(json_array_length(item, '$.messages.data')::bigint)) as j,
-                unnest(json_extract(item, '$.messages.data[*]')) as rec,
-                true as private, {json_str("item", "$.id")} as conv_id,
-                json_extract(item, '$.participants.data[*]') as participants, null::varchar as outer_parent
-            from conv where json_type(item, '$.messages.data') = 'ARRAY'
+            select _doc, line, i, 0 as part, unnest(range(len(recs)::bigint)) as j, unnest(recs) as rec,
+                true as private, item_id as conv_id,
+                coalesce(list_transform(participants, lambda p: json_extract_string(p, '$.id')), [])
+                    || coalesce(list_transform(participants, lambda p: json_extract_string(p, '$.name')), [])
+                    as participant_keys,
+                null::varchar as outer_parent
+            from (select *, json_extract(item, '$.messages.data[*]') as recs from conv where ty[3] = 'ARRAY')
         ),
         comments as (
-            select * from {prefix}_items
-            where item is not null and not (json_exists(item, '$.messages') or json_exists(item, '$.participants'))
+            select * from {prefix}_items where item is not null and not (ty[1] is not null or ty[2] is not null)
         ),
         cmts as (
-            select _doc, line, i, 0 as part, 0 as j, item as rec, false, null, null::json[], null from comments
+            select _doc, line, i, 0 as part, 0 as j, item as rec, false, null, []::varchar[], null from comments
             union all
-            select _doc, line, i, 1, unnest(range(json_array_length(item, '$.comments.data')::bigint)),
-                unnest(json_extract(item, '$.comments.data[*]')), false, null, null::json[],
-                {json_str("item", "$.id")}
-            from comments where json_type(item, '$.comments.data') = 'ARRAY'
+            select _doc, line, i, 1, unnest(range(len(recs)::bigint)), unnest(recs), false, null, []::varchar[],
+                item_id
+            from (select *, json_extract(item, '$.comments.data[*]') as recs from comments where ty[4] = 'ARRAY')
         ),
         bad as (select _doc, line, i, 0 as part, 0 as j, null::json as rec, reason, raw from {prefix}_items
             where reason is not null)
-        select row_number() over (order by _doc, i, part, j) as _row, * from (
-            select *, null::varchar as reason, rec::varchar as raw from msgs
+        select * from (
+            select *, null::varchar as reason, null::varchar as raw from msgs
             union all
-            select *, null, rec::varchar from cmts
+            select *, null, null from cmts
             union all
-            select _doc, line, i, part, j, rec, null, null, null, null, reason, raw from bad
+            select _doc, line, i, part, j, rec, null, null, []::varchar[], null, reason, raw from bad
         )
         """
     )
+    # Records are numbered on their keys alone; the wide columns are joined where they are needed.
+    con.execute(
+        f"""
+        create or replace temp table {prefix}_order as
+        select row_number() over (order by _doc, i, part, j) as _row, _doc, i, part, j from {prefix}_records
+        """
+    )
+
+    def text(i: int) -> str:
+        return f"nullif(trim(s[{i}]), '')"
+
     con.execute(
         f"""
         create or replace temp table {prefix}_typed as
-        with r as (
-            select _row, line, raw, reason as doc_reason, coalesce(private, false) as private, conv_id,
-                {json_str("rec", "$.id")} as id,
-                {json_str("rec", "$.from.id")} as from_id,
-                {json_str("rec", "$.from.name")} as from_name,
-                {json_str("rec", "$.created_time")} as created_time,
-                json_extract_string(rec, '$.message') as text,
-                coalesce({json_str("rec", "$.parent.id")}, outer_parent) as parent_id,
-                coalesce(json_extract_string(rec, '$.to.data[*].id'), []::varchar[])
-                    || coalesce(json_extract_string(rec, '$.to.data[*].name'), []::varchar[]) as to_keys,
-                coalesce(list_transform(participants, lambda p: json_extract_string(p, '$.id')), [])
-                    || coalesce(list_transform(participants, lambda p: json_extract_string(p, '$.name')), [])
-                    as participant_keys
-            from {prefix}_records
+        with x as (
+            select *,
+                json_extract_string(rec, ['$.id', '$.from.id', '$.from.name', '$.created_time', '$.message',
+                    '$.parent.id']) as s,
+                json_extract(rec, '$.to.data') as to_data
+            from {prefix}_order join {prefix}_records using (_doc, i, part, j)
+        ),
+        r as (
+            select _row, line, reason as doc_reason, coalesce(private, false) as private, conv_id,
+                {text(1)} as id,
+                {text(2)} as from_id,
+                {text(3)} as from_name,
+                {text(4)} as created_time,
+                s[5] as text,
+                coalesce({text(6)}, outer_parent) as parent_id,
+                coalesce(json_extract_string(to_data, '$[*].id'), []::varchar[])
+                    || coalesce(json_extract_string(to_data, '$[*].name'), []::varchar[]) as to_keys,
+                participant_keys
+            from x
         )
         select r.*, {parse_time("created_time")} as sent_at_utc,
             coalesce(conv_id, case when contains(id, '_') then split_part(id, '_', 1) end) as conv,
-            (select arg_min(account_id, case when key = lower(r.from_name) then 0 else 1 end) from {b}
-                where key = lower(r.from_id) or key = lower(r.from_name)) as own_brand,
+            coalesce(by_name.account_id, by_id.account_id) as own_brand,
             case
                 when doc_reason is not null then doc_reason
                 when id is null then 'missing id'
@@ -152,6 +181,8 @@ def parse_facebook_graph(
                 when parent_id = id then 'message replies to itself'
             end as reject_reason
         from r
+        left join {b} as by_name on by_name.key = lower(r.from_name)
+        left join {b} as by_id on by_id.key = lower(r.from_id)
         """
     )
     reject_duplicates_and_cycles(
@@ -162,6 +193,9 @@ def parse_facebook_graph(
         label="id",
         duplicate_reason="'duplicate message id ' || id || ': a later record of the file replaces it'",
     )
+    # A customer message's brand, the first there is of: a brand among its recipients; its parent's author, if a
+    # brand; a brand among the conversation's participants; the conversation's first brand author; the file's only
+    # brand. Each is a join (no correlated subquery: a million records).
     con.execute(
         f"""
         create or replace temp table {prefix}_resolved as
@@ -170,19 +204,35 @@ def parse_facebook_graph(
             select conv, arg_min(own_brand, (sent_at_utc, _row)) as brand from ok
             where own_brand is not null and conv is not null group by conv
         ),
-        file_brand as (select case when count(distinct own_brand) = 1 then any_value(own_brand) end as brand from ok)
-        select ok.*,
-            case when own_brand is not null then 'agent' else 'customer' end as role,
+        file_brand as (select case when count(distinct own_brand) = 1 then any_value(own_brand) end as brand from ok),
+        to_brand as (
+            select k._row, min(b.account_id) as brand
+            from (select _row, lower(unnest(to_keys)) as key from ok where own_brand is null) as k
+            join {b} as b using (key)
+            group by k._row
+        ),
+        participant_brand as (
+            select k._row, min(b.account_id) as brand
+            from (select _row, lower(unnest(participant_keys)) as key from ok where own_brand is null) as k
+            join {b} as b using (key)
+            group by k._row
+        ),
+        parent as (select id, own_brand from {prefix}_typed where reject_reason is null and id is not null)
+        select ok._row, ok.id, ok.conv_id, ok.parent_id, ok.from_id, ok.from_name, ok.private, ok.sent_at_utc, ok.text,
+            case when ok.own_brand is not null then 'agent' else 'customer' end as role,
             coalesce(
-                own_brand,
-                (select min(account_id) from {b} where key in (select lower(unnest(ok.to_keys)))),
-                (select p.own_brand from {prefix}_typed as p where p.id = ok.parent_id and p.reject_reason is null
-                    limit 1),
-                (select min(account_id) from {b} where key in (select lower(unnest(ok.participant_keys)))),
+                ok.own_brand,
+                t.brand,
+                p.own_brand,
+                pb.brand,
                 c.brand,
                 (select brand from file_brand)
             ) as account
-        from ok left join conv_brand as c on c.conv = ok.conv
+        from ok
+        left join conv_brand as c on c.conv = ok.conv
+        left join to_brand as t on t._row = ok._row
+        left join parent as p on p.id = ok.parent_id
+        left join participant_brand as pb on pb._row = ok._row
         """
     )
     con.execute(
@@ -205,9 +255,20 @@ def parse_facebook_graph(
     con.execute(
         f"""
         insert into {rejects}
-        select _row, line, reject_reason, raw from {prefix}_typed where reject_reason is not null order by _row
+        select t._row, t.line, t.reject_reason, coalesce(r.raw, r.rec::varchar)
+        from {prefix}_typed as t join {prefix}_order using (_row) join {prefix}_records as r using (_doc, i, part, j)
+        where t.reject_reason is not null
+        order by t._row
         """
     )
-    for t in (docs, f"{prefix}_items", f"{prefix}_records", f"{prefix}_typed", f"{prefix}_resolved", b):
+    for t in (
+        docs,
+        f"{prefix}_pages",
+        f"{prefix}_items",
+        f"{prefix}_records",
+        f"{prefix}_typed",
+        f"{prefix}_resolved",
+        b,
+    ):
         con.execute(f"drop table if exists {t}")
     return finish(con, parsed, rejects)

@@ -13,12 +13,12 @@ from orchestration.parsers.common import (
     FileRejected,
     ParsedFile,
     check_readable,
-    decode_lines,
     finish,
     insert_rows,
-    read_bytes,
+    not_blank,
     read_csv_accounted,
     read_header,
+    read_text_table,
     reject_duplicates_and_cycles,
     sql_string,
 )
@@ -90,7 +90,7 @@ def parse_messages(
         f"""
         create or replace temp table {prefix}_typed as
         with cleaned as (
-            select _row, {fields}, {text}, to_json(s)::varchar as raw_record from {source} as s
+            select _row, {fields}, {text} from {source} as s
         ),
         typed as (
             select
@@ -144,7 +144,10 @@ def parse_messages(
     con.execute(
         f"""
         insert into {rejects}
-        select _row, null, reject_reason, raw_record from {prefix}_typed where reject_reason is not null
+        select t._row, null, t.reject_reason, to_json(s)::varchar
+        from {prefix}_typed as t join {source} as s using (_row)
+        where t.reject_reason is not null
+        order by t._row
         """
     )
     con.execute(f"drop table {prefix}_typed; drop table {source}")
@@ -152,33 +155,27 @@ def parse_messages(
 
 
 def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: str, rejects: str) -> None:
-    """One JSON object per line. Lines are split and validated by DuckDB (json_valid), not one by one in Python.
+    """One JSON object per line. The file is split into lines, and each line validated and read, by DuckDB: a line
+    is parsed as JSON three times at most (valid? an object? its columns, all in one json_extract_string).
 
     A file that is not UTF-8 throughout is decoded line by line: a line that is not UTF-8 is rejected on its own.
     """
-    data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
-    content, undecodable = decode_lines(data)
+    undecodable = read_text_table(con, path, "_jsonl_text")
     con.execute(
         "create or replace temp table _jsonl_undecodable (line_number bigint, reason varchar, line varchar)"
     )
     insert_rows(con, "_jsonl_undecodable", ["bigint", "varchar", "varchar"], undecodable)
     con.execute(
-        """
+        f"""
         create or replace temp table _jsonl_lines as
         select line_number, coalesce(u.line, l.line) as line, u.reason, row_number() over (order by line_number) as _row
         from (
             select unnest(generate_series(1, len(lines))) as line_number, unnest(lines) as line
-            from (select string_split(?, chr(10)) as lines)
+            from (select string_split(content, chr(10)) as lines from _jsonl_text)
         ) as l
         left join _jsonl_undecodable as u using (line_number)
-        where trim(l.line, ' ' || chr(9) || chr(13)) <> '' or u.reason is not null
-        """,
-        [content],
-    )
-    extracts = ",\n".join(
-        f"case when json_type(j, {sql_string(c)}) in ('OBJECT', 'ARRAY') then json_extract(j, {sql_string(c)})"
-        f"::varchar else json_extract_string(j, {sql_string(c)}) end as {c}"
-        for c in COLUMNS
+        where {not_blank("l.line")} or u.reason is not null
+        """
     )
     con.execute(
         """
@@ -188,16 +185,19 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: str, rejects:
             case
                 when reason is not null then reason
                 when not json_valid(line) then 'invalid JSON'
-                when json_type(line::json) <> 'OBJECT' then 'JSON line is not an object'
+                when json_type(line) <> 'OBJECT' then 'JSON line is not an object'
             end as reason
         from _jsonl_lines
         """
     )
+    # json_extract_string gives an object or a list as its JSON text, and a scalar as text.
+    keys = "[" + ", ".join(sql_string(c) for c in COLUMNS) + "]"
+    columns = ", ".join(f"v[{i}] as {c}" for i, c in enumerate(COLUMNS, start=1))
     con.execute(
         f"""
         create or replace temp table {table} as
-        select _row, {extracts}
-        from (select _row, line::json as j from _jsonl_checked where reason is null)
+        select _row, {columns}
+        from (select _row, json_extract_string(line, {keys}) as v from _jsonl_checked where reason is null)
         """
     )
     con.execute(f"create or replace temp table {rejects} ({REJECTS_COLUMNS})")
@@ -207,4 +207,6 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: str, rejects:
         select _row, line_number, reason, line from _jsonl_checked where reason is not null
         """
     )
-    con.execute("drop table _jsonl_lines; drop table _jsonl_checked; drop table _jsonl_undecodable")
+    con.execute(
+        "drop table _jsonl_text; drop table _jsonl_lines; drop table _jsonl_checked; drop table _jsonl_undecodable"
+    )

@@ -63,8 +63,7 @@ def parse_twcs(
                 try_strptime(trim(created_at), '%a %b %d %H:%M:%S %z %Y') at time zone 'UTC' as created_at_utc,
                 text,
                 response_tweet_id,
-                trim(in_response_to_tweet_id) as parent_id,
-                to_json(c)::varchar as raw_record
+                trim(in_response_to_tweet_id) as parent_id
             from {csv_table} as c
         )
         select
@@ -124,8 +123,10 @@ def parse_twcs(
     con.execute(
         f"""
         insert into {rejects}
-        select _row, null as line, reject_reason as reason, raw_record
-        from {prefix}_typed where reject_reason is not null
+        select t._row, null as line, t.reject_reason as reason, to_json(c)::varchar as raw_record
+        from {prefix}_typed as t join {csv_table} as c using (_row)
+        where t.reject_reason is not null
+        order by t._row
         """
     )
     con.execute(f"drop table {prefix}_typed; drop table {csv_table}")

@@ -33,155 +33,29 @@ cut short, or with no line that is JSON, is rejected as a whole.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from orchestration.parsers.common import (
-    EARLIEST_MESSAGE_AT,
+    NO_BRAND,
     REJECTS_COLUMNS,
-    FileRejected,
     ParsedFile,
-    check_readable,
-    decode_lines,
+    brand_ids_from_seed,
     finish,
-    insert_rows,
-    read_bytes,
+    load_brands,
+    parse_time,
+    read_json_documents,
     reject_duplicates_and_cycles,
-    sql_string,
+    time_checks,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-ACCOUNTS_SEED = REPO_ROOT / "seeds" / "accounts.csv"
 # The canonical raw columns (orchestration/parsers/messages.py COLUMNS), in order, after _row.
 OUTPUT_COLUMNS = (
     "message_id, thread_id, parent_message_id, channel, account_id, author_id, author_role, is_private, sent_at, "
     "text, agent_id"
 )
-OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
-NO_BRAND = "no brand account in this conversation"
-
-
-def brand_ids_from_seed(path: Path = ACCOUNTS_SEED) -> frozenset[str]:
-    """The brand accounts: the ``account_id`` column of the accounts seed (handles; a brand's numeric platform id,
-    or a Facebook page's id or name, may be listed as an account_id too)."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            return frozenset(
-                row["account_id"].strip()
-                for row in csv.DictReader(f)
-                if (row.get("account_id") or "").strip()
-            )
-    except (OSError, KeyError, csv.Error):
-        return frozenset()
-
-
-def load_brands(con: duckdb.DuckDBPyConnection, brand_ids: Iterable[str], table: str = "_brands") -> None:
-    """``table(key, account_id)``: each brand id or handle, lower case, and how ``brand_ids`` spells it."""
-    spelled: dict[str, str] = {}
-    for b in sorted(b.strip() for b in brand_ids if b and b.strip()):
-        spelled.setdefault(b.lower(), b)
-    con.execute(f"create or replace temp table {table} (key varchar, account_id varchar)")
-    insert_rows(con, table, ["varchar", "varchar"], sorted(spelled.items()))
-
-
-def time_checks(raw: str, utc: str, name: str, loaded_at: datetime) -> str:
-    """CASE branches rejecting a timestamp column (``raw`` text, ``utc`` parsed) that is missing or out of range."""
-    now = sql_string(loaded_at.strftime("%Y-%m-%d %H:%M:%S"))
-    return f"""
-        when {raw} is null then 'missing {name}'
-        when not regexp_matches({raw}, '{OFFSET}') then '{name} has no UTC offset: ' || {raw}
-        when {utc} is null then 'unparseable {name}: ' || {raw}
-        when {utc} < timestamp '{EARLIEST_MESSAGE_AT}' then '{name} before 2006-03-21: ' || {raw}
-        when {utc} > {now}::timestamp then '{name} is in the future: ' || {raw}
-    """
-
-
-def parse_time(raw: str) -> str:
-    """SQL: an ISO 8601 text with a UTC offset (``Z``, ``+0000``, ``+01:00``) as a UTC timestamp, else null."""
-    return f"case when regexp_matches({raw}, '{OFFSET}') then try_cast({raw} as timestamptz) at time zone 'UTC' end"
-
-
-def read_json_documents(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
-    """Read a JSON document or JSON Lines file into ``table(_doc, line, doc json, reason, raw)``: one row per
-    document (a top-level list gives one per element), ``reason`` set when the line is not usable JSON.
-
-    Lines are split and validated in DuckDB. A line that is not UTF-8 is rejected on its own. A file whose every
-    line is broken (a pretty-printed document cut short, or not JSON at all) raises FileRejected.
-    """
-    check_readable(path)
-    data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
-    content, undecodable = decode_lines(data)
-    con.execute("create or replace temp table _json_undecodable (line bigint, reason varchar, raw varchar)")
-    insert_rows(con, "_json_undecodable", ["bigint", "varchar", "varchar"], undecodable)
-    whole = not undecodable and con.execute("select json_valid(?)", [content]).fetchone()[0]
-    if whole:
-        con.execute(
-            "create or replace temp table _json_lines as select 1::bigint as line, ? as raw, null::varchar as reason",
-            [content],
-        )
-    else:
-        con.execute(
-            """
-            create or replace temp table _json_lines as
-            select l.line, coalesce(u.raw, l.raw) as raw,
-                coalesce(u.reason, case when not json_valid(l.raw) then 'invalid JSON (a line cut short?)' end)
-                    as reason
-            from (
-                select unnest(generate_series(1, len(ls))) as line, unnest(ls) as raw
-                from (select string_split(?, chr(10)) as ls)
-            ) as l
-            left join _json_undecodable as u using (line)
-            where trim(l.raw, ' ' || chr(9) || chr(13)) <> '' or u.reason is not null
-            """,
-            [content],
-        )
-        total, good = con.execute(
-            "select count(*), count(*) filter (reason is null) from _json_lines"
-        ).fetchone()
-        if good == 0 and total > 1 and not undecodable:
-            con.execute("drop table _json_lines; drop table _json_undecodable")
-            raise FileRejected(
-                "not JSON: no line of the file is a JSON document (a JSON file cut short, or not JSON at all)"
-            )
-        if (
-            total == 1
-            and good == 0
-            and not undecodable
-            and content.lstrip().startswith(("{", "["))
-            and ("\n" in content.strip())
-        ):
-            raise FileRejected("invalid JSON: the document is cut short or broken")
-    con.execute(
-        f"""
-        create or replace temp table {table} as
-        with docs as (
-            select line, reason, raw,
-                case when reason is null then raw::json end as j
-            from _json_lines
-        ),
-        expanded as (
-            select line, reason, raw,
-                unnest(case when json_type(j) = 'ARRAY' then json_extract(j, '$[*]') else [j] end) as doc,
-                unnest(case when json_type(j) = 'ARRAY' then range(json_array_length(j)::bigint) else [0] end) as idx
-            from docs
-        )
-        select row_number() over (order by line, idx) as _doc, line, doc,
-            case when reason is null and json_type(doc) <> 'OBJECT' then 'JSON document is not an object'
-                else reason end as reason,
-            case when reason is null then doc::varchar else raw end as raw
-        from expanded
-        """
-    )
-    con.execute("drop table _json_lines; drop table _json_undecodable")
-
-
-def json_str(j: str, path: str) -> str:
-    """SQL: a JSON value as text (objects and lists as JSON), null when absent or JSON null; blank is null."""
-    return f"nullif(trim(json_extract_string({j}, {sql_string(path)})), '')"
 
 
 def parse_twitter_v2(
@@ -202,43 +76,63 @@ def parse_twitter_v2(
     )
     read_json_documents(con, path, docs)
     load_brands(con, brands, f"{prefix}_brands")
+    # Each document is parsed once for the paths that say what it is (json_type of a list of paths); each record
+    # once for its texts and once for its lists (json_extract_string / json_extract of a list of paths).
+    con.execute(
+        f"""
+        create or replace temp table {prefix}_pages as
+        with t as (
+            select _doc, line, doc, raw, reason as doc_reason,
+                json_type(doc, ['$.data', '$.id', '$.text', '$.event_type', '$.errors', '$.meta', '$.includes.tweets',
+                    '$.includes.users', '$.author', '$.in_reply_to_user']) as ty
+            from {docs}
+        )
+        select *,
+            coalesce(doc_reason, case
+                when ty[1] in ('ARRAY', 'OBJECT') then null
+                when ty[1] is not null and ty[1] <> 'NULL' then 'data is not a list or an object'
+                when ty[2] is not null and (ty[3] is not null or ty[4] is not null) then null
+                when ty[5] = 'ARRAY' and ty[1] is null
+                    then 'API error: ' || coalesce(json_extract_string(doc, '$.errors[0].title'), '')
+                        || ': ' || coalesce(json_extract_string(doc, '$.errors[0].detail'),
+                            json_extract_string(doc, '$.errors[0].message'), '')
+                when ty[6] = 'OBJECT' then null
+                else 'not a Twitter API v2 page, tweet or DM event'
+            end) as reason
+        from t
+        """
+    )
     # Records: each tweet / DM event, in document order, data before includes. section 0 = a document that is a
     # record itself (flattened tweet, DM event line), 1 = data, 2 = includes.tweets, 9 = a document that is a reject.
     con.execute(
         f"""
         create or replace temp table {prefix}_items as
-        with d as (
-            select _doc, line, doc, raw,
-                coalesce(reason, case
-                    when json_type(doc, '$.data') in ('ARRAY', 'OBJECT') then null
-                    when json_exists(doc, '$.data') and json_type(doc, '$.data') <> 'NULL'
-                        then 'data is not a list or an object'
-                    when json_exists(doc, '$.id') and (json_exists(doc, '$.text') or json_exists(doc, '$.event_type'))
-                        then null
-                    when json_type(doc, '$.errors') = 'ARRAY' and not json_exists(doc, '$.data')
-                        then 'API error: ' || coalesce(json_extract_string(doc, '$.errors[0].title'), '')
-                            || ': ' || coalesce(json_extract_string(doc, '$.errors[0].detail'),
-                                json_extract_string(doc, '$.errors[0].message'), '')
-                    when json_type(doc, '$.meta') = 'OBJECT' then null
-                    else 'not a Twitter API v2 page, tweet or DM event'
-                end) as reason
-            from {docs}
+        with i as (
+            select _doc, line, 9 as section, 0 as idx, null::json as rec, reason, raw from {prefix}_pages
+            where reason is not null
+            union all
+            select _doc, line, 0, 0, doc, null, raw from {prefix}_pages
+            where reason is null and ty[1] is null and ty[2] is not null
+            union all
+            select _doc, line, 1, 0, json_extract(doc, '$.data'), null, null from {prefix}_pages
+            where reason is null and ty[1] = 'OBJECT'
+            union all
+            select _doc, line, 1, unnest(range(len(recs)::bigint)), unnest(recs), null, null from (
+                select _doc, line, json_extract(doc, '$.data[*]') as recs from {prefix}_pages
+                where reason is null and ty[1] = 'ARRAY'
+            )
+            union all
+            select _doc, line, 2, unnest(range(len(recs)::bigint)), unnest(recs), null, null from (
+                select _doc, line, json_extract(doc, '$.includes.tweets[*]') as recs from {prefix}_pages
+                where reason is null and ty[7] = 'ARRAY'
+            )
         )
-        select _doc, line, 9 as section, 0 as idx, null::json as rec, reason, raw from d where reason is not null
-        union all
-        select _doc, line, 0, 0, doc, null, raw from d
-        where reason is null and not json_exists(doc, '$.data') and json_exists(doc, '$.id')
-        union all
-        select _doc, line, 1, 0, json_extract(doc, '$.data'), null, null from d
-        where reason is null and json_type(doc, '$.data') = 'OBJECT'
-        union all
-        select _doc, line, 1, unnest(range(json_array_length(doc, '$.data')::bigint)),
-            unnest(json_extract(doc, '$.data[*]')), null, null
-        from d where reason is null and json_type(doc, '$.data') = 'ARRAY'
-        union all
-        select _doc, line, 2, unnest(range(json_array_length(doc, '$.includes.tweets')::bigint)),
-            unnest(json_extract(doc, '$.includes.tweets[*]')), null, null
-        from d where reason is null and json_type(doc, '$.includes.tweets') = 'ARRAY'
+        select *,
+            json_extract_string(rec, ['$.id', '$.event_type', '$.author_id', '$.sender_id', '$.author.id',
+                '$.created_at', '$.text', '$.conversation_id', '$.dm_conversation_id', '$.in_reply_to_user_id']) as s,
+            json_extract(rec, ['$.event_type', '$.dm_conversation_id', '$.author', '$.referenced_tweets',
+                '$.entities.mentions', '$.edit_history_tweet_ids', '$.participant_ids']) as v
+        from i
         """
     )
     # Users named anywhere in the file: includes.users, and the flattened form's author / in_reply_to_user.
@@ -246,17 +140,18 @@ def parse_twitter_v2(
         f"""
         create or replace temp table {prefix}_users as
         select id as uid, any_value(username) as username from (
-            select json_extract_string(u, '$.id') as id, json_extract_string(u, '$.username') as username
+            select f[1] as id, f[2] as username
             from (
-                select unnest(json_extract(doc, '$.includes.users[*]')) as u from {docs}
-                where reason is null and json_type(doc, '$.includes.users') = 'ARRAY'
-                union all
-                select json_extract(doc, '$.author') from {docs} where json_type(doc, '$.author') = 'OBJECT'
-                union all
-                select json_extract(doc, '$.in_reply_to_user') from {docs}
-                where json_type(doc, '$.in_reply_to_user') = 'OBJECT'
-                union all
-                select json_extract(rec, '$.author') from {prefix}_items where json_type(rec, '$.author') = 'OBJECT'
+                select json_extract_string(u, ['$.id', '$.username']) as f from (
+                    select unnest(json_extract(doc, '$.includes.users[*]')) as u from {prefix}_pages
+                    where doc_reason is null and ty[8] = 'ARRAY'
+                    union all
+                    select json_extract(doc, '$.author') from {prefix}_pages where ty[9] = 'OBJECT'
+                    union all
+                    select json_extract(doc, '$.in_reply_to_user') from {prefix}_pages where ty[10] = 'OBJECT'
+                    union all
+                    select v[3] from {prefix}_items where json_type(v[3]) = 'OBJECT'
+                )
             )
         )
         where id is not null and username is not null
@@ -264,55 +159,61 @@ def parse_twitter_v2(
         """
     )
     # An included tweet that is also in data (anywhere in the file) is an expansion of it, not a record; an
-    # included tweet repeated on several pages is one record.
+    # included tweet repeated on several pages is one record. The records are numbered on their keys alone: the
+    # wide columns (the record's JSON) stay in the items table and are joined where they are needed.
     con.execute(
         f"""
         create or replace temp table {recs} as
         with items as (
-            select *, json_extract_string(rec, '$.id') as rid from {prefix}_items
+            select _doc, section, idx, s[1] as rid from {prefix}_items
         ),
         kept as (
-            select * from items where section <> 2
+            select _doc, section, idx from items where section <> 2
             union all
-            select * exclude (n) from (
+            select _doc, section, idx from (
                 select *, row_number() over (partition by rid order by _doc, idx) as n from items
                 where section = 2 and (rid is null or rid not in (
                     select rid from items where section in (0, 1) and rid is not null))
             ) where n = 1 or rid is null
         )
-        select row_number() over (order by _doc, section, idx) as _row, line, rec, reason,
-            coalesce(raw, rec::varchar) as raw
-        from kept
+        select row_number() over (order by _doc, section, idx) as _row, _doc, section, idx from kept
         """
     )
     b = f"{prefix}_brands"
+
+    def text(i: int) -> str:
+        return f"nullif(trim(s[{i}]), '')"
+
+    def is_brand(value: str) -> str:
+        """SQL: ``value`` is a brand id or handle (false, not null, when it is null)."""
+        return f"coalesce(lower({value}) in (select key from {b}), false)"
+
     con.execute(
         f"""
         create or replace temp table {prefix}_typed as
         with r as (
-            select _row, line, raw, reason as doc_reason,
-                {json_str("rec", "$.id")} as id,
-                json_exists(rec, '$.event_type') or json_exists(rec, '$.dm_conversation_id') as is_dm,
-                {json_str("rec", "$.event_type")} as event_type,
-                coalesce({json_str("rec", "$.author_id")}, {json_str("rec", "$.sender_id")},
-                    {json_str("rec", "$.author.id")}) as author_id,
-                {json_str("rec", "$.created_at")} as created_at,
-                json_extract_string(rec, '$.text') as text,
-                {json_str("rec", "$.conversation_id")} as conversation_id,
-                {json_str("rec", "$.dm_conversation_id")} as dm_conversation_id,
-                {json_str("rec", "$.in_reply_to_user_id")} as in_reply_to_user_id,
+            select _row, line, reason as doc_reason,
+                {text(1)} as id,
+                case when rec is not null then v[1] is not null or v[2] is not null end as is_dm,
+                {text(2)} as event_type,
+                coalesce({text(3)}, {text(4)}, {text(5)}) as author_id,
+                {text(6)} as created_at,
+                s[7] as text,
+                {text(8)} as conversation_id,
+                {text(9)} as dm_conversation_id,
+                {text(10)} as in_reply_to_user_id,
                 list_filter(
-                    coalesce(json_extract(rec, '$.referenced_tweets[*]'), []::json[]),
+                    coalesce(json_extract(v[4], '$[*]'), []::json[]),
                     lambda x: json_extract_string(x, '$.type') = 'replied_to'
                 )[1] ->> '$.id' as replied_to,
-                coalesce(json_extract_string(rec, '$.entities.mentions[*].username'), []::varchar[]) as mentions,
-                coalesce(json_extract_string(rec, '$.edit_history_tweet_ids[*]'), []::varchar[]) as edits,
-                coalesce(json_extract_string(rec, '$.participant_ids[*]'), []::varchar[]) as participant_ids
-            from {recs}
+                coalesce(json_extract_string(v[5], '$[*].username'), []::varchar[]) as mentions,
+                coalesce(json_extract_string(v[6], '$[*]'), []::varchar[]) as edits,
+                coalesce(json_extract_string(v[7], '$[*]'), []::varchar[]) as participant_ids
+            from {recs} join {prefix}_items using (_doc, section, idx)
         )
         select r.*, {parse_time("created_at")} as sent_at_utc,
             u.username, coalesce(u.username, r.author_id) as handle,
-            exists (select 1 from {b} where key = lower(r.author_id) or key = lower(u.username)) as by_brand,
+            {is_brand("r.author_id")} or {is_brand("u.username")} as by_brand,
             case when len(edits) > 0 then edits[1] else id end as edit_chain,
             coalesce(list_position(edits, id), 1) as edit_version,
             case
@@ -349,7 +250,9 @@ def parse_twitter_v2(
         duplicate_reason="'duplicate ' || case when is_dm then 'DM event' else 'tweet' end || ' id ' || id"
         " || ': a later record of the file replaces it'",
     )
-    # The brand of each conversation: its first brand author (by time, then position).
+    # A customer message's brand, the first there is of: the user it replies to; the first brand author of its
+    # conversation (by time, then position); for a DM, the lowest participant id that is a brand; the first brand it
+    # mentions. Each is a join (no correlated subquery: a million records).
     con.execute(
         f"""
         create or replace temp table {prefix}_resolved as
@@ -359,27 +262,39 @@ def parse_twitter_v2(
                 arg_min(handle, (sent_at_utc, _row)) as brand
             from ok where by_brand and coalesce(dm_conversation_id, conversation_id) is not null
             group by all
+        ),
+        dm as (
+            select p._row, min(p.pid) as pid from (
+                select _row, author_id,
+                    unnest(list_distinct(list_concat(participant_ids, string_split(dm_conversation_id, '-')))) as pid
+                from ok where is_dm and not by_brand
+            ) as p left join {prefix}_users as u on u.uid = p.pid
+            where p.pid <> p.author_id and ({is_brand("p.pid")} or {is_brand("u.username")})
+            group by p._row
+        ),
+        mention as (
+            select _row, arg_min(h, i) as h from (
+                select _row, unnest(mentions) as h, unnest(range(len(mentions)::bigint)) as i from ok where not by_brand
+            )
+            where {is_brand("h")}
+            group by _row
         )
-        select ok.*,
+        select ok._row, ok.id, ok.is_dm, ok.dm_conversation_id, ok.replied_to, ok.author_id, ok.sent_at_utc,
+            ok.text,
             case when by_brand then 'agent' else 'customer' end as role,
             case when by_brand then ok.handle else coalesce(
-                (select coalesce(u.username, ok.in_reply_to_user_id) from {b} left join {prefix}_users as u
-                    on u.uid = ok.in_reply_to_user_id
-                    where key = lower(ok.in_reply_to_user_id) or key = lower(u.username) limit 1),
+                case when {is_brand("ok.in_reply_to_user_id")} or {is_brand("ui.username")}
+                    then coalesce(ui.username, ok.in_reply_to_user_id) end,
                 c.brand,
-                (select coalesce(u.username, p.pid) from (
-                        select unnest(case when ok.is_dm then list_distinct(list_concat(ok.participant_ids,
-                            string_split(ok.dm_conversation_id, '-'))) else [] end) as pid
-                    ) as p left join {prefix}_users as u on u.uid = p.pid
-                    where p.pid <> ok.author_id
-                        and exists (select 1 from {b} where key = lower(p.pid) or key = lower(u.username))
-                    order by p.pid limit 1),
-                (select m.h from (
-                        select unnest(ok.mentions) as h, unnest(range(len(ok.mentions)::bigint)) as i
-                    ) as m where lower(m.h) in (select key from {b}) order by m.i limit 1)
+                coalesce(ud.username, dm.pid),
+                mention.h
             ) end as account
-        from ok left join conv as c
-            on c.conv = coalesce(ok.dm_conversation_id, ok.conversation_id) and c.is_dm = ok.is_dm
+        from ok
+        left join conv as c on c.conv = coalesce(ok.dm_conversation_id, ok.conversation_id) and c.is_dm = ok.is_dm
+        left join {prefix}_users as ui on ui.uid = ok.in_reply_to_user_id
+        left join dm on dm._row = ok._row
+        left join {prefix}_users as ud on ud.uid = dm.pid
+        left join mention on mention._row = ok._row
         """
     )
     con.execute(
@@ -404,9 +319,21 @@ def parse_twitter_v2(
     con.execute(
         f"""
         insert into {rejects}
-        select _row, line, reject_reason, raw from {prefix}_typed where reject_reason is not null order by _row
+        select t._row, t.line, t.reject_reason, coalesce(i.raw, i.rec::varchar)
+        from {prefix}_typed as t join {recs} using (_row) join {prefix}_items as i using (_doc, section, idx)
+        where t.reject_reason is not null
+        order by t._row
         """
     )
-    for t in (docs, recs, f"{prefix}_items", f"{prefix}_users", f"{prefix}_typed", f"{prefix}_resolved", b):
+    for t in (
+        docs,
+        recs,
+        f"{prefix}_pages",
+        f"{prefix}_items",
+        f"{prefix}_users",
+        f"{prefix}_typed",
+        f"{prefix}_resolved",
+        b,
+    ):
         con.execute(f"drop table if exists {t}")
     return finish(con, parsed, rejects)

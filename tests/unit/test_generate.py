@@ -6,14 +6,16 @@ import csv
 import json
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from orchestration.generate import generate, main
+from orchestration.generate import _PLATFORM_BOT, _TEMPLATES, _accounts, generate, main
+from orchestration.loader import FORMATS, FileResult, load_folder, summarize
+from orchestration.parsers.common import brand_ids_from_seed
 from orchestration.parsers.messages import COLUMNS
 
 N = 3000
@@ -246,3 +248,375 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert " +0000 2023," in (tmp_path / "twcs" / "sample_twcs.csv").read_text(encoding="utf-8")
     with pytest.raises(SystemExit):
         main(["--formats", "nope", "--out", str(tmp_path)])
+    platforms = tmp_path / "platforms"
+    assert main([*args, "--formats", "twitter_v2,facebook_graph,messenger_dyi", "--out", str(platforms)]) == 0
+    assert sorted(p.name for p in platforms.iterdir()) == ["facebook_graph", "messenger_dyi", "twitter_v2"]
+    assert (
+        '"created_at":"2023-01-0' in (platforms / "twitter_v2" / "search_AcmeSupport_0001.jsonl").read_text()
+    )
+    con = duckdb.connect()
+    totals = {name: summarize(load_folder(con, platforms, FORMATS[name])) for name in PLATFORMS}
+    assert {name: (t["rows_loaded"], t["rows_rejected"]) for name, t in totals.items()} == dict.fromkeys(
+        PLATFORMS, (200, 0)
+    )
+
+
+# --- the platform formats: the canonical stream's conversations in each platform's shape ---------------------------
+
+PLATFORMS = ("twitter_v2", "facebook_graph", "messenger_dyi")
+PLATFORM_TABLES = {name: FORMATS[name].table for name in PLATFORMS}
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def platform_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("platforms")
+    written = generate(
+        out, messages=N, days=DAYS, accounts=3, seed=42, start=START, formats=("messages", *PLATFORMS)
+    )
+    assert set(written) == {"messages_csv", "messages_jsonl", *PLATFORMS}
+    assert all(written[name] == out / name for name in PLATFORMS)
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(platform_landing: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, list[FileResult]]]]:
+    """The canonical files and every platform format, loaded by the loader into one warehouse."""
+    c = duckdb.connect()
+    c.execute("SET TimeZone = 'UTC'")
+    results = {name: load_folder(c, platform_landing, FORMATS[name]) for name in ("messages", *PLATFORMS)}
+    yield c, results
+    c.close()
+
+
+def test_platform_files_have_the_platforms_layout(platform_landing: Path) -> None:
+    twitter = sorted(p.name for p in (platform_landing / "twitter_v2").iterdir())
+    assert twitter == [f"{kind}_{handle}_0001.jsonl" for kind in ("dm_events", "search")
+                       for handle in ("AcmeSupport", "NimbusHelp", "OrbitCare")]  # fmt: skip
+    graph = sorted(p.name for p in (platform_landing / "facebook_graph").iterdir())
+    assert graph == [f"{kind}_{handle}_0001.jsonl" for kind in ("comments", "conversations")
+                     for handle in ("AcmeSupport", "NimbusHelp", "OrbitCare")]  # fmt: skip
+    inbox = sorted((platform_landing / "messenger_dyi").rglob("message_1.json"))
+    roots = {p.relative_to(platform_landing / "messenger_dyi").parts[:4] for p in inbox}
+    assert roots == {
+        (f"{site}-{handle.lower()}", f"your_{site}_activity", "messages", "inbox")
+        for site in ("facebook", "instagram")
+        for handle in ("AcmeSupport", "NimbusHelp", "OrbitCare")
+    }
+    assert len(inbox) == len({p.parent for p in inbox}) > 300  # one file per thread folder
+    assert not [
+        p
+        for p in (platform_landing / "messenger_dyi").rglob("*")
+        if p.is_file() and p.name != "message_1.json"
+    ]
+
+
+def test_twitter_v2_pages(platform_landing: Path) -> None:
+    lines = (
+        (platform_landing / "twitter_v2" / "search_AcmeSupport_0001.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
+    pages = [json.loads(line) for line in lines]
+    assert [len(p["data"]) for p in pages[:-1]] == [100] * (len(pages) - 1) and 0 < len(
+        pages[-1]["data"]
+    ) <= 100
+    assert ["next_token" in p["meta"] for p in pages] == [True] * (len(pages) - 1) + [False]
+    first = pages[0]
+    assert list(first) == ["data", "includes", "meta"]
+    assert first["meta"]["result_count"] == 100
+    assert (
+        first["meta"]["newest_id"] == first["data"][0]["id"]
+        and first["meta"]["oldest_id"] == first["data"][-1]["id"]
+    )
+    times = [t["created_at"] for p in pages for t in p["data"]]
+    assert times == sorted(times, reverse=True)  # newest first, as the search API pages
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z", t) for t in times)
+    users = {u["id"]: u for u in first["includes"]["users"]}
+    assert users["14000000"] == {"id": "14000000", "name": "AcmeSupport", "username": "AcmeSupport"}
+    tweets = [t for p in pages for t in p["data"]]
+    for tweet in tweets:
+        named = {
+            tweet["author_id"],
+            tweet["entities"]["mentions"][0]["id"],
+            tweet.get("in_reply_to_user_id"),
+        } - {None}
+        assert named <= {u["id"] for p in pages if tweet in p["data"] for u in p["includes"]["users"]}
+        brand = tweet["author_id"] == "14000000"
+        assert tweet["text"].startswith("@" + tweet["entities"]["mentions"][0]["username"] + " ")
+        assert (tweet["entities"]["mentions"][0]["username"] == "AcmeSupport") != brand
+        assert tweet["edit_history_tweet_ids"] == [tweet["id"]]
+    replies = [t for t in tweets if "referenced_tweets" in t]
+    assert 0.5 * len(tweets) < len(replies) < len(tweets)
+    assert all(r["referenced_tweets"][0]["type"] == "replied_to" for r in replies)
+    assert all(r["conversation_id"] != r["id"] for r in replies)
+    assert all(t["conversation_id"] == t["id"] for t in tweets if "referenced_tweets" not in t)
+    dm = json.loads(
+        (platform_landing / "twitter_v2" / "dm_events_AcmeSupport_0001.jsonl").read_text().splitlines()[0]
+    )
+    event = dm["data"][0]
+    assert list(event) == ["id", "event_type", "text", "sender_id", "dm_conversation_id", "created_at"]
+    assert event["event_type"] == "MessageCreate"
+    assert re.fullmatch(r"14000000-11\d{8}", event["dm_conversation_id"])
+    assert "14000000" in {u["id"] for u in dm["includes"]["users"]}
+
+
+def test_facebook_graph_pages(platform_landing: Path) -> None:
+    folder = platform_landing / "facebook_graph"
+    pages = [
+        json.loads(line)
+        for line in (folder / "conversations_AcmeSupport_0001.jsonl").read_text().splitlines()
+    ]
+    assert [len(p["data"]) for p in pages[:-1]] == [25] * (len(pages) - 1)
+    assert ["next" in p["paging"] for p in pages] == [True] * (len(pages) - 1) + [False]
+    assert pages[0]["paging"]["next"].startswith(
+        "https://graph.facebook.com/v19.0/104000000000000/conversations?"
+    )
+    page = {"name": "AcmeSupport", "email": "104000000000000@facebook.com", "id": "104000000000000"}
+    for conversation in (c for p in pages for c in p["data"]):
+        assert conversation["id"].startswith("t_")
+        customer, brand = conversation["participants"]["data"]
+        assert brand == page and customer["id"].startswith("6000000000")
+        messages = conversation["messages"]["data"]
+        assert [m["created_time"] for m in messages] == sorted(
+            (m["created_time"] for m in messages), reverse=True
+        )
+        for m in messages:
+            assert {m["from"]["id"], m["to"]["data"][0]["id"]} == {customer["id"], page["id"]}
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0000", m["created_time"])
+            assert m["id"].startswith("m_mid.")
+    comments = [c for line in (folder / "comments_AcmeSupport_0001.jsonl").read_text().splitlines()
+                for c in json.loads(line)["data"]]  # fmt: skip
+    roots = {c["id"] for c in comments if "parent" not in c}
+    assert roots and all(
+        c["parent"]["id"] in roots for c in comments if "parent" in c
+    )  # two levels, as Facebook
+    assert {c["id"].split("_")[0] for c in comments} <= {str(121001000000000 + n) for n in range(40)}
+
+
+def test_messenger_dyi_files(platform_landing: Path, loaded: tuple[duckdb.DuckDBPyConnection, Any]) -> None:
+    files = sorted((platform_landing / "messenger_dyi").rglob("message_1.json"))
+    raw = [f.read_text(encoding="ascii") for f in files]  # \u-escaped: ASCII only, as the export
+    docs = [json.loads(text) for text in raw]
+    first = docs[0]
+    assert list(first) == [
+        "participants",
+        "messages",
+        "title",
+        "is_still_participant",
+        "thread_path",
+        "magic_words",
+    ]
+    assert raw[0].startswith('{\n  "participants": [\n    {\n      "name": ')
+    assert first["thread_path"] == "inbox/" + files[0].parent.name
+    assert (
+        first["participants"][1]["name"].lower() == files[0].parts[-6].split("-", 1)[1]
+    )  # the brand's inbox
+    for doc in docs:
+        stamps = [m["timestamp_ms"] for m in doc["messages"]]
+        assert stamps == sorted(stamps, reverse=True)  # newest first
+        assert doc["title"] == doc["participants"][0]["name"]
+        assert {m["sender_name"] for m in doc["messages"]} <= {p["name"] for p in doc["participants"]}
+    # Latin-1 mojibake: UTF-8 bytes written as code points, which the parser repairs
+    assert any("\\u00c3\\u00a9" in text for text in raw)  # é
+    assert any("\\u00f0\\u009f" in text for text in raw)  # an emoji's first bytes
+    con, _ = loaded
+    names = {
+        r[0] for r in con.execute("SELECT DISTINCT author_id FROM raw.messenger_dyi_messages").fetchall()
+    }
+    graph_names = {
+        json.loads(line)["data"][0]["from"]["name"]
+        for path in (platform_landing / "facebook_graph").glob("comments_*.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+    }
+    assert graph_names - {"AcmeSupport", "NimbusHelp", "OrbitCare"} <= names  # the same customers, repaired
+    assert any("é" in n for n in names) and any(not n.isascii() for n in names)
+
+
+def test_platform_formats_load_whole(
+    loaded: tuple[duckdb.DuckDBPyConnection, dict[str, list[FileResult]]],
+) -> None:
+    con, results = loaded
+    for name in ("messages", *PLATFORMS):
+        totals = summarize(results[name])
+        assert totals["files_failed"] == totals["files_skipped"] == 0, name
+        assert (totals["rows_read"], totals["rows_loaded"], totals["rows_rejected"]) == (N, N, 0), name
+    assert _one(con, "SELECT count(*) FROM raw.rejected_rows") == 0
+    brands = brand_ids_from_seed()
+    for name, table in PLATFORM_TABLES.items():
+        accounts = {r[0] for r in con.execute(f"SELECT DISTINCT account_id FROM raw.{table}").fetchall()}
+        assert accounts == {"AcmeSupport", "NimbusHelp", "OrbitCare"} and accounts <= brands, name
+        agents = {
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT author_id FROM raw.{table} WHERE author_role = 'agent'"
+            ).fetchall()
+        }
+        assert agents == {"twitter_v2": {"14000000", "14000001", "14000002"},
+                          "facebook_graph": {"104000000000000", "104000000000001", "104000000000002"},
+                          "messenger_dyi": {"AcmeSupport", "NimbusHelp", "OrbitCare"}}[name]  # fmt: skip
+
+
+def test_every_generated_brand_is_a_seed_account() -> None:
+    handles = {a.handle for a in _accounts(12, 42)[0]}
+    assert handles <= brand_ids_from_seed()
+    assert "ZenithCares" in handles and "MosaicCares" in handles
+
+
+# The platform form of a canonical message: brand (agent or bot) vs customer, time, text (auto-replies take the
+# platform's wording; a public tweet starts with the @handle it answers).
+def _canonical_view(con: duckdb.DuckDBPyConnection) -> str:
+    pairs = ", ".join(
+        f"({_sql(c)}, {_sql(p)})" for c, p in zip(_TEMPLATES["bot"], _PLATFORM_BOT, strict=True)
+    )
+    return f"""
+        SELECT m.*, author_role <> 'customer' AS is_brand, coalesce(b.platform, m.text) AS ptext
+        FROM raw.messages m LEFT JOIN (VALUES {pairs}) b(canonical, platform) ON m.text = b.canonical
+    """
+
+
+def _sql(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _platform_view(table: str) -> str:
+    strip = r"regexp_replace(text, '^@\S+ ', '')" if table == "twitter_v2_messages" else "text"
+    return f"SELECT *, author_role <> 'customer' AS is_brand, CASE WHEN is_private THEN text ELSE {strip} END AS ptext FROM raw.{table}"
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_platform_messages_equal_the_canonical_ones(
+    name: str, loaded: tuple[duckdb.DuckDBPyConnection, Any]
+) -> None:
+    con, _ = loaded
+    canonical, platform = _canonical_view(con), _platform_view(PLATFORM_TABLES[name])
+    # the same messages: account, time, brand or customer, text, and privacy (the inbox has only private messages)
+    private = "true" if name == "messenger_dyi" else "is_private"
+    channel = {"twitter_v2": "'twitter'", "facebook_graph": "'facebook'", "messenger_dyi": "channel"}[name]
+    key = f"account_id, sent_at, is_brand, ptext, {private} AS private, {channel} AS channel"
+    assert (
+        _one(
+            con,
+            f"SELECT count(*) FROM (SELECT {key} FROM ({canonical}) EXCEPT ALL SELECT {key} FROM ({platform}))",
+        )
+        == 0
+    )
+    assert (
+        _one(
+            con,
+            f"SELECT count(*) FROM (SELECT {key} FROM ({platform}) EXCEPT ALL SELECT {key} FROM ({canonical}))",
+        )
+        == 0
+    )
+    brand_share = _one(con, f"SELECT avg(is_brand::INTEGER) FROM ({platform})")
+    assert (
+        brand_share == _one(con, f"SELECT avg(is_brand::INTEGER) FROM ({canonical})")
+        and 0.3 < brand_share < 0.7
+    )
+    # the same customers, each with as many messages
+    per_customer = """
+        SELECT list(n ORDER BY n) FROM (
+            SELECT count(*) AS n FROM ({view}) WHERE NOT is_brand GROUP BY {who})
+    """
+    assert (
+        con.execute(per_customer.format(view=platform, who="author_id")).fetchone()
+        == con.execute(per_customer.format(view=canonical, who="channel, author_id")).fetchone()
+    )
+    # private threads: one per customer and brand (and site, for the inbox): the canonical customers, and the
+    # customers of the canonical threads where only the brand writes (their customer has no canonical author id)
+    where = "" if name == "messenger_dyi" else "AND is_private"
+    threads = _one(con, f"SELECT count(DISTINCT thread_id) FROM raw.{PLATFORM_TABLES[name]}")
+    customers = _one(
+        con,
+        "SELECT count(*) FROM (SELECT DISTINCT channel, account_id, author_id FROM raw.messages "
+        f"WHERE author_role = 'customer' {where})",
+    )
+    brand_only = _one(
+        con,
+        "SELECT count(*) FROM (SELECT thread_id FROM raw.messages WHERE thread_id IS NOT NULL GROUP BY ALL "
+        "HAVING bool_and(author_role <> 'customer'))",
+    )
+    assert customers <= threads <= customers + brand_only
+    assert customers > 300 and brand_only < 0.05 * customers
+
+
+def test_public_reply_links_equal_the_canonical_ones(loaded: tuple[duckdb.DuckDBPyConnection, Any]) -> None:
+    con, _ = loaded
+    links = """
+        SELECT c.sent_at, c.author_role <> 'customer', p.sent_at, p.author_role <> 'customer'
+        FROM raw.{t} c JOIN raw.{t} p ON p.message_id = c.parent_message_id {same}
+        WHERE NOT c.is_private
+    """
+    canonical = links.format(t="messages", same="AND p.channel = c.channel")
+    twitter = links.format(t="twitter_v2_messages", same="")
+    assert (
+        _one(con, f"SELECT count(*) FROM ({canonical})")
+        == _one(con, f"SELECT count(*) FROM ({twitter})")
+        > 500
+    )
+    assert _one(con, f"SELECT count(*) FROM ({canonical} EXCEPT ALL {twitter})") == 0
+    # Facebook comments have two levels: every reply's parent is its thread's first comment
+    roots = """
+        WITH RECURSIVE r(message_id, channel, root) AS (
+            SELECT message_id, channel, sent_at FROM raw.{t} WHERE parent_message_id IS NULL AND NOT is_private
+            UNION ALL
+            SELECT m.message_id, m.channel, r.root FROM raw.{t} m JOIN r ON m.parent_message_id = r.message_id
+                AND m.channel = r.channel
+        )
+        SELECT m.sent_at, r.root FROM r JOIN raw.{t} m USING (message_id, channel) WHERE m.parent_message_id IS NOT NULL
+    """
+    graph, canonical_roots = roots.format(t="facebook_graph_messages"), roots.format(t="messages")
+    assert (
+        _one(con, f"SELECT count(*) FROM ({canonical_roots})")
+        == _one(con, f"SELECT count(*) FROM ({graph})")
+        > 500
+    )
+    assert _one(con, f"SELECT count(*) FROM (FROM ({canonical_roots}) EXCEPT ALL FROM ({graph}))") == 0
+    assert (
+        _one(
+            con,
+            "SELECT count(*) FROM raw.facebook_graph_messages c JOIN raw.facebook_graph_messages p "
+            "ON p.message_id = c.parent_message_id WHERE p.parent_message_id IS NOT NULL",
+        )
+        == 0
+    )
+
+
+def test_platform_generation_is_deterministic(tmp_path: Path, platform_landing: Path) -> None:
+    again = tmp_path / "again"
+    generate(again, messages=N, days=DAYS, accounts=3, seed=42, start=START, formats=PLATFORMS)
+    for name in PLATFORMS:
+        first, second = _tree(platform_landing / name), _tree(again / name)
+        assert first.keys() == second.keys() and len(first) >= 6, name
+        assert [k for k in first if first[k] != second[k]] == [], name
+    other = tmp_path / "other"
+    generate(other, messages=N, days=DAYS, accounts=3, seed=7, start=START, formats=("twitter_v2",))
+    assert _tree(other / "twitter_v2") != _tree(platform_landing / "twitter_v2")
+
+
+def test_platform_files_load_the_same_one_at_a_time_or_in_parallel(
+    platform_landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = datetime(2030, 1, 1)
+    contents = []
+    for workers in (1, 3):
+        monkeypatch.setattr("orchestration.loader.LOAD_WORKERS", workers)
+        con = duckdb.connect()
+        results = {
+            name: load_folder(con, platform_landing, FORMATS[name], at) for name in ("messages", *PLATFORMS)
+        }
+        tables = [f"raw.{FORMATS[name].table}" for name in results] + [
+            "raw.load_manifest",
+            "raw.rejected_rows",
+        ]
+        contents.append(
+            (results, [con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables])
+        )
+        con.close()
+    assert contents[0] == contents[1]
+    assert sum(len(rows) for rows in contents[0][1][:4]) == 4 * N

@@ -163,7 +163,10 @@ def twitter_time(moment: datetime) -> str:
 def iso_time(moment: datetime, style: int) -> str:
     text = moment.isoformat()
     if style == 1:
-        return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+        try:
+            return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+        except OverflowError:  # 0001-01-01T00:00+00:01 is before year 1 in UTC: keep its own offset
+            return text
     if style == 2:
         return moment.replace(tzinfo=None).isoformat()  # no offset
     if style == 3:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestration.parsers.common import FileRejected
-from orchestration.parsers.twitter_v2 import brand_ids_from_seed, parse_twitter_v2
+from orchestration.parsers.common import FileRejected, brand_ids_from_seed
+from orchestration.parsers.twitter_v2 import parse_twitter_v2
 from tests.conftest import FIXTURES, LOADED_AT
 
 FIXTURE = FIXTURES / "formats" / "twitter_v2" / "search_and_dm.jsonl"
