@@ -521,8 +521,15 @@ def _kept_threads(con: duckdb.DuckDBPyConnection, n_messages: int) -> int:
     return int(row[0])
 
 
-def _messages(con: duckdb.DuckDBPyConnection, n_messages: int) -> None:
-    """One row per message: role, time, parent index, text and agent (format-independent)."""
+def _messages(con: duckdb.DuckDBPyConnection, n_messages: int, platform: bool) -> None:
+    """One row per message: role, time, parent index, text and agent (format-independent); with ``platform``, also
+    the texts of the platform formats (pbody, pbody_dyi)."""
+    platform_texts = (
+        "replace(tp.ptxt, '{order}', order_no::VARCHAR) AS pbody, "
+        "replace(tp.ptxt_dyi, '{order}', order_no::VARCHAR) AS pbody_dyi,"
+        if platform
+        else ""
+    )
     cases = " ".join(f"WHEN '{cat}' THEN {len(txts)}" for cat, txts in _TEMPLATES.items())
     con.execute(f"""
         CREATE OR REPLACE TABLE msgs AS
@@ -560,8 +567,7 @@ def _messages(con: duckdb.DuckDBPyConnection, n_messages: int) -> None:
         SELECT m3.i, m3.k, m3.base, m3.role, m3.ts, m3.parent_k, m3.channel, m3.private, m3.handle,
                m3.tz_min, m3.tz_suffix, m3.cust_no, m3.post_id, m3.to_jsonl, ag.agent_id, m3.account,
                replace(tp.txt, '{{order}}', order_no::VARCHAR) AS body,
-               replace(tp.ptxt, '{{order}}', order_no::VARCHAR) AS pbody,
-               replace(tp.ptxt_dyi, '{{order}}', order_no::VARCHAR) AS pbody_dyi,
+               {platform_texts}
                CASE WHEN role = 'agent' AND u2(i, k, 45) < 0.9 THEN
                    CASE signoff WHEN 'caret' THEN ' ^' || ag.initials WHEN 'dash' THEN ' -' || ag.first_name
                         ELSE '' END
@@ -633,6 +639,7 @@ def _write_messages(con: duckdb.DuckDBPyConnection, csv_path: Path, jsonl_path: 
                ts, seq, to_jsonl
         FROM s2
     """)
+    con.execute("DROP TABLE msgs")
     cols = (
         "message_id, thread_id, parent_message_id, channel, account_id, author_id, author_role, "
         "is_private, sent_at, text, agent_id"
@@ -981,9 +988,16 @@ def _sql_path(path: Path) -> str:
 
 
 def _build(
-    con: duckdb.DuckDBPyConnection, messages: int, days: int, start: date, seed: int, stream: int
+    con: duckdb.DuckDBPyConnection,
+    messages: int,
+    days: int,
+    start: date,
+    seed: int,
+    stream: int,
+    platform: bool = False,
 ) -> None:
-    """Fill ``msgs`` with exactly ``messages`` messages of one stream (0 = twitter, 1 = canonical)."""
+    """Fill ``msgs`` with exactly ``messages`` messages of one stream (0 = twitter, 1 = canonical); ``platform``:
+    with the platform formats' texts too."""
     _macros(con, seed, stream)
     total_w = _buckets(con, days, start)
     n_threads = math.ceil(messages / _EST_MESSAGES_PER_THREAD * 1.05) + 64
@@ -993,7 +1007,7 @@ def _build(
         if _kept_threads(con, messages) >= messages:
             break
         n_threads = n_threads * 3 // 2
-    _messages(con, messages)
+    _messages(con, messages, platform)
 
 
 def generate(
@@ -1032,14 +1046,17 @@ def generate(
                 written["twcs"] = path
             if "messages" in formats or platforms:
                 # The platform formats are the canonical stream's conversations, written in other shapes.
-                _build(con, messages, days, start, seed, stream=1)
-            if "messages" in formats:
-                csv_path, jsonl_path = out_dir / MESSAGES_CSV_FILE, out_dir / MESSAGES_JSONL_FILE
-                csv_path.parent.mkdir(parents=True, exist_ok=True)
-                _write_messages(con, csv_path, jsonl_path)
-                written["messages_csv"], written["messages_jsonl"] = csv_path, jsonl_path
+                _build(con, messages, days, start, seed, stream=1, platform=bool(platforms))
+                if platforms:
+                    _platform_base(con)
+                if "messages" in formats:
+                    csv_path, jsonl_path = out_dir / MESSAGES_CSV_FILE, out_dir / MESSAGES_JSONL_FILE
+                    csv_path.parent.mkdir(parents=True, exist_ok=True)
+                    _write_messages(con, csv_path, jsonl_path)  # drops msgs
+                    written["messages_csv"], written["messages_jsonl"] = csv_path, jsonl_path
+                else:
+                    con.execute("DROP TABLE msgs")
             if platforms:
-                _platform_base(con)
                 writers = {
                     "twitter_v2": _write_twitter_v2,
                     "facebook_graph": _write_facebook_graph,
@@ -1048,6 +1065,7 @@ def generate(
                 for name in platforms:
                     writers[name](con, out_dir / name)
                     written[name] = out_dir / name
+                con.execute("DROP TABLE plat; DROP TABLE people")
         finally:
             con.close()
     return written
