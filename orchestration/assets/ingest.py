@@ -24,7 +24,8 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fmt
         _log(context, result)
     failed = [r for r in results if r.status == "failed"]
     table = "\n".join(
-        f"| {r.file} | {r.status} | {r.rows_read} | {r.rows_loaded} | {r.rows_rejected} | {r.error or ''} |"
+        f"| {r.file} | {r.status} | {r.rows_read} | {r.rows_loaded} | {r.rows_rejected} | {r.rows_erased} "
+        f"| {r.error or ''} |"
         for r in results
         if r.status != "skipped"
     )
@@ -34,7 +35,8 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fmt
             "dagster/row_count": total_rows,
             "landing_folder": dg.MetadataValue.path(str(landing_dir / fmt.name)),
             "files": dg.MetadataValue.md(
-                "| file | status | read | loaded | rejected | error |\n|---|---|---|---|---|---|\n" + table
+                "| file | status | read | loaded | rejected | erased | error |\n|---|---|---|---|---|---|---|\n"
+                + table
             ),
             "failed_files": dg.MetadataValue.json({r.file: r.error for r in failed}),
         }
@@ -48,6 +50,7 @@ def _log(context: dg.AssetExecutionContext, result: FileResult) -> None:
         message = (
             f"{result.file}: {result.rows_read} rows read, {result.rows_loaded} loaded, "
             f"{result.rows_rejected} rejected (see raw.rejected_rows)"
+            + (f", {result.rows_erased} of erased customers dropped" if result.rows_erased else "")
         )
         (context.log.warning if result.rows_rejected else context.log.info)(message)
     else:
