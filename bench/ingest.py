@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 
+from bench import cpu_model
 from orchestration.generate import FORMATS as GENERATED_FORMATS
 from orchestration.generate import generate
 from orchestration.loader import FORMATS, load_folder, summarize
@@ -47,16 +47,6 @@ SCANS: dict[str, list[tuple[str, str, str]]] = {
     "facebook_graph": [("read_json_objects", "*.jsonl", _GRAPH_MESSAGES)],
     "messenger_dyi": [("read_json_objects", "**/message_*.json", "json_array_length(json, '$.messages')")],
 }
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def peak_rss_mb() -> float:

@@ -42,23 +42,7 @@ candidates as (
     select * from new_versions
     {%- if is_incremental() %}
         union all
-        select
-            message_key,
-            message_id,
-            channel,
-            parent_message_key,
-            source_thread_key,
-            account_id,
-            author_id,
-            author_role,
-            is_private,
-            sent_at,
-            text,
-            agent_id,
-            source_format,
-            source_file,
-            source_row,
-            loaded_at
+        select *
         from {{ this }}
         where message_key in (select new_versions.message_key from new_versions)
     {%- endif %}
