@@ -5,7 +5,8 @@
 -- late reply, and it answers the customer in the current conversation. The role of a conversation's first message
 -- says who initiated it (a brand follow-up after the gap, with nobody waiting, is brand-initiated).
 -- Human reply: an agent message that no automated-author rule (seeds/automated_authors) matches. Bots, auto-replies
--- and away messages never count as replies to a customer.
+-- and away messages never count as replies to a customer. A DM request: a public human reply that matches a
+-- pattern of seeds/dm_request_patterns. The text itself stays in int_messages.
 -- Incremental by customer (int_affected_customers): a conversation never spans two customer_keys.
 {{ config(
     materialized='incremental',
@@ -16,8 +17,22 @@
 {#- regular expressions of the seeds, matched as constants (see macros/known_values.sql) -#}
 {%- set automated_patterns = known_values(ref('automated_authors'), 'text_pattern') %}
 {%- set signoff_patterns = known_values(ref('accounts'), 'signoff_regex') + [var('default_signoff_regex')] %}
+{%- set dm_request_regexes = known_values(ref('dm_request_patterns'), 'pattern') %}
 with messages as (
-    select * from {{ ref('int_messages') }}
+    select
+        message_key,
+        thread_key,
+        channel,
+        thread_account_id,
+        thread_customer_id,
+        customer_key,
+        is_private,
+        author_id,
+        author_role,
+        agent_id,
+        sent_at,
+        text
+    from {{ ref('int_messages') }}
     {{ affected_customers_only() }}
 ),
 
@@ -29,7 +44,38 @@ automated_rules as (
     select * from {{ ref('automated_authors') }}
 ),
 
-scoped as (
+dm_request_patterns as (
+    select * from {{ ref('dm_request_patterns') }}
+),
+
+-- the agent-role messages an automated-author rule matches (read apart from the rest, so that the text is not
+-- carried through the windows below: sorting 8M rows with their text cost more than all the rules)
+automated as (
+    select distinct messages.message_key
+    from messages
+    inner join automated_rules
+        on
+            messages.author_role = 'agent'
+            and (automated_rules.account_id = '*' or messages.thread_account_id = automated_rules.account_id)
+            and (automated_rules.author_id is null or messages.author_id = automated_rules.author_id)
+            and (
+                automated_rules.text_pattern is null
+                or {{ regex_matches('messages.text', 'automated_rules.text_pattern', automated_patterns) }}
+            )
+),
+
+-- public agent messages asking the customer to move to a private channel (seeds/dm_request_patterns)
+dm_request_matches as (
+    select distinct messages.message_key
+    from messages
+    inner join dm_request_patterns
+        on
+            messages.author_role = 'agent'
+            and not messages.is_private
+            and {{ regex_matches('messages.text', 'dm_request_patterns.pattern', dm_request_regexes) }}
+),
+
+classified as (
     select
         messages.message_key,
         messages.thread_key,
@@ -40,44 +86,27 @@ scoped as (
         messages.is_private,
         messages.author_id,
         messages.author_role,
-        messages.agent_id,
         messages.sent_at,
-        messages.text,
         case
             when messages.is_private and messages.thread_customer_id is not null then messages.customer_key
             else messages.thread_key
         end as conversation_scope,
-        case messages.author_role when 'customer' then 0 else 1 end as role_order
-    from messages
-),
-
-automated as (
-    select distinct scoped.message_key
-    from scoped
-    inner join automated_rules
-        on
-            scoped.author_role = 'agent'
-            and (automated_rules.account_id = '*' or scoped.account_id = automated_rules.account_id)
-            and (automated_rules.author_id is null or scoped.author_id = automated_rules.author_id)
-            and (
-                automated_rules.text_pattern is null
-                or {{ regex_matches('scoped.text', 'automated_rules.text_pattern', automated_patterns) }}
-            )
-),
-
-classified as (
-    select
-        scoped.*,
-        scoped.author_role = 'bot' or automated.message_key is not null as is_automated,
-        scoped.author_role = 'agent' and automated.message_key is null as is_human_reply,
-        scoped.author_role in ('agent', 'bot') as is_brand_message,
+        case messages.author_role when 'customer' then 0 else 1 end as role_order,
+        messages.author_role = 'bot' or automated.message_key is not null as is_automated,
+        messages.author_role = 'agent' and automated.message_key is null as is_human_reply,
+        messages.author_role in ('agent', 'bot') as is_brand_message,
+        (
+            messages.author_role = 'agent'
+            and automated.message_key is null
+            and dm_request_matches.message_key is not null
+        ) as is_dm_request,
         case
-            when scoped.author_role = 'agent' and automated.message_key is null
+            when messages.author_role = 'agent' and automated.message_key is null
                 then coalesce(
-                        scoped.agent_id,
+                        messages.agent_id,
                         nullif(
                         {{ regex_extract(
-                            'scoped.text',
+                            'messages.text',
                             "coalesce(accounts.signoff_regex, '" ~ (var('default_signoff_regex') | replace("'", "''")) ~ "')",
                             1,
                             signoff_patterns
@@ -86,9 +115,10 @@ classified as (
                         )
                     )
         end as agent_name
-    from scoped
-    left join automated on scoped.message_key = automated.message_key
-    left join accounts on scoped.account_id = accounts.account_id
+    from messages
+    left join automated on messages.message_key = automated.message_key
+    left join dm_request_matches on messages.message_key = dm_request_matches.message_key
+    left join accounts on messages.thread_account_id = accounts.account_id
 ),
 
 gaps as (
@@ -145,9 +175,9 @@ select
     is_automated,
     is_human_reply,
     is_brand_message,
+    is_dm_request,
     agent_name,
     sent_at,
-    text,
     row_number() over (
         partition by conversation_scope, conversation_number
         order by sent_at, role_order, message_key

@@ -12,7 +12,6 @@
 {%- set window_seconds = var('response_window_hours') * 3600 %}
 {%- set fcr_seconds = var('fcr_window_days') * 86400 %}
 {%- set escalation_seconds = var('escalation_window_hours') * 3600 %}
-{%- set dm_request_regexes = known_values(ref('dm_request_patterns'), 'pattern') %}
 with messages as (
     select * from {{ ref('int_conversation_messages') }}
     {{ affected_customers_only() }}
@@ -21,10 +20,6 @@ with messages as (
 turns as (
     select * from {{ ref('int_turns') }}
     {{ affected_customers_only() }}
-),
-
-dm_request_patterns as (
-    select * from {{ ref('dm_request_patterns') }}
 ),
 
 as_of as (
@@ -48,7 +43,8 @@ message_summary as (
         count(*) as message_count,
         count(case when author_role = 'customer' then 1 end) as customer_message_count,
         count(case when is_human_reply then 1 end) as human_reply_count,
-        count(case when is_automated then 1 end) as automated_message_count
+        count(case when is_automated then 1 end) as automated_message_count,
+        bool_or(is_dm_request) as has_dm_request
     from messages
     group by conversation_id
 ),
@@ -80,16 +76,6 @@ turn_summary as (
     group by conversation_id
 ),
 
-dm_requests as (
-    select distinct messages.conversation_id
-    from messages
-    inner join dm_request_patterns
-        on
-            messages.is_human_reply
-            and {{ regex_matches('messages.text', 'dm_request_patterns.pattern', dm_request_regexes) }}
-    where not messages.is_private
-),
-
 conversations as (
     select
         message_summary.*,
@@ -100,7 +86,6 @@ conversations as (
         turn_summary.first_human_reply_at,
         turn_summary.first_reply_agent,
         turn_summary.first_any_reply_at,
-        dm_requests.conversation_id is not null as has_dm_request,
         -- the same customer's next conversation with the account on the same channel (any thread or DM)
         case when message_summary.customer_id is not null
                 then min(message_summary.first_customer_message_at) over (
@@ -113,7 +98,6 @@ conversations as (
     from message_summary
     inner join first_and_last on message_summary.conversation_id = first_and_last.conversation_id
     left join turn_summary on message_summary.conversation_id = turn_summary.conversation_id
-    left join dm_requests on message_summary.conversation_id = dm_requests.conversation_id
     cross join as_of
 ),
 

@@ -2,7 +2,9 @@
 -- A thread is the reply tree of a message that has no parent in the data (its root): the root is the earliest
 -- ancestor present, and a message whose parent is missing starts a thread of its own. Where the export names the
 -- conversation (a DM thread id), that id is the thread. The tree is walked from the roots down, one level per
--- step, so the work is linear in the messages and the steps are the depth of the deepest chain. A message whose
+-- step, so the work is linear in the messages and the steps are the depth of the deepest chain. The walk and the
+-- thread's people use only the key columns; the wide columns (text) are joined once, at the end: sorting and
+-- materialising 8M rows with their text cost 3x the whole walk. A message whose
 -- ancestors form a cycle is never reached from a root: it becomes a thread of its own, flagged.
 -- A thread's account is the one whose brand message comes first (a twcs customer may mention several handles),
 -- failing that the account of its first message; its customer is the author of its first customer message.
@@ -13,10 +15,24 @@
 -- the threads they touch (their own former thread, their parent's, a former root that answers them) are walked
 -- again and replace their rows. previous_customer_key keeps the customer a re-threaded message had before.
 {{ config(materialized='incremental', unique_key='message_key', incremental_strategy='delete+insert') }}
-with recursive staged as (
-    select *
-    from {{ ref('stg_messages') }}
-    where sent_at <= {{ as_of_timestamp() }}
+with recursive as_of as (
+    select {{ as_of_timestamp() }} as as_of_at
+),
+
+-- only the columns the walk needs: the wide rows (text) are read once, in the final select
+staged as (
+    select
+        stg_messages.message_key,
+        stg_messages.parent_message_key,
+        stg_messages.source_thread_key,
+        stg_messages.sent_at,
+        stg_messages.loaded_at,
+        stg_messages.author_role,
+        stg_messages.account_id,
+        stg_messages.author_id,
+        as_of.as_of_at
+    from {{ ref('stg_messages') }} as stg_messages
+    inner join as_of on stg_messages.sent_at <= as_of.as_of_at
 ),
 
 {% if is_incremental() -%}
@@ -92,7 +108,11 @@ walk (message_key, root_message_key, reply_depth) as (
 
 threaded as (
     select
-        messages.*,
+        messages.message_key,
+        messages.author_role,
+        messages.account_id,
+        messages.author_id,
+        messages.as_of_at,
         coalesce(messages.source_thread_key, walk.root_message_key, messages.message_key) as thread_key,
         coalesce(walk.reply_depth, 0) as reply_depth,
         messages.source_thread_key is null and walk.message_key is null as is_in_reply_cycle,
@@ -105,78 +125,71 @@ threaded as (
         on messages.message_key = walk.message_key
 ),
 
-first_brand_message as (
-    select
-        thread_key,
-        account_id
-    from threaded
-    where author_role in ('agent', 'bot')
-    qualify row_number() over (partition by thread_key order by position_in_thread) = 1
-),
-
-first_customer_message as (
-    select
-        thread_key,
-        author_id as customer_id
-    from threaded
-    where author_role = 'customer'
-    qualify row_number() over (partition by thread_key order by position_in_thread) = 1
-),
-
-first_message as (
-    select
-        thread_key,
-        account_id
-    from threaded
-    where position_in_thread = 1
-),
-
+-- a thread's account: its first brand message's, failing that its first message's; its customer: the author of its
+-- first customer message
 thread_people as (
     select
-        first_message.thread_key,
-        coalesce(first_brand_message.account_id, first_message.account_id, 'unknown') as thread_account_id,
-        first_customer_message.customer_id as thread_customer_id
-    from first_message
-    left join first_brand_message on first_message.thread_key = first_brand_message.thread_key
-    left join first_customer_message on first_message.thread_key = first_customer_message.thread_key
+        thread_key,
+        coalesce(
+            {{ min_by('account_id', 'position_in_thread', "author_role in ('agent', 'bot')") }},
+            {{ min_by('account_id', 'position_in_thread') }},
+            'unknown'
+        ) as thread_account_id,
+        {{ min_by('author_id', 'position_in_thread', "author_role = 'customer'") }} as thread_customer_id
+    from threaded
+    group by thread_key
+),
+
+resolved as (
+    select
+        threaded.message_key,
+        threaded.thread_key,
+        threaded.reply_depth,
+        threaded.is_in_reply_cycle,
+        threaded.position_in_thread,
+        threaded.as_of_at,
+        thread_people.thread_account_id,
+        thread_people.thread_customer_id
+    from threaded
+    inner join thread_people on threaded.thread_key = thread_people.thread_key
 )
 
 select
-    threaded.message_key,
-    threaded.message_id,
-    threaded.channel,
-    threaded.parent_message_key,
-    threaded.source_thread_key,
-    threaded.account_id,
-    threaded.author_id,
-    threaded.author_role,
-    threaded.is_private,
-    threaded.sent_at,
-    threaded.text,
-    threaded.agent_id,
-    threaded.source_format,
-    threaded.source_file,
-    threaded.loaded_at,
-    threaded.thread_key,
-    threaded.reply_depth,
-    threaded.is_in_reply_cycle,
-    threaded.position_in_thread,
-    thread_people.thread_account_id,
-    thread_people.thread_customer_id,
+    stg_messages.message_key,
+    stg_messages.message_id,
+    stg_messages.channel,
+    stg_messages.parent_message_key,
+    stg_messages.source_thread_key,
+    stg_messages.account_id,
+    stg_messages.author_id,
+    stg_messages.author_role,
+    stg_messages.is_private,
+    stg_messages.sent_at,
+    stg_messages.text,
+    stg_messages.agent_id,
+    stg_messages.source_format,
+    stg_messages.source_file,
+    stg_messages.loaded_at,
+    resolved.thread_key,
+    resolved.reply_depth,
+    resolved.is_in_reply_cycle,
+    resolved.position_in_thread,
+    resolved.thread_account_id,
+    resolved.thread_customer_id,
     case
-        when thread_people.thread_customer_id is not null
-            then threaded.channel || ':' || thread_people.thread_account_id || ':' || thread_people.thread_customer_id
-        else threaded.thread_key
+        when resolved.thread_customer_id is not null
+            then stg_messages.channel || ':' || resolved.thread_account_id || ':' || resolved.thread_customer_id
+        else resolved.thread_key
     end as customer_key,
     {% if is_incremental() -%}
         previous.customer_key as previous_customer_key,
     {%- else -%}
         cast(null as varchar) as previous_customer_key,
     {%- endif %}
-    {{ as_of_timestamp() }} as as_of_at,
+    resolved.as_of_at,
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as batch_at
-from threaded
-inner join thread_people on threaded.thread_key = thread_people.thread_key
+from {{ ref('stg_messages') }} as stg_messages
+inner join resolved on stg_messages.message_key = resolved.message_key
 {%- if is_incremental() %}
-    left join {{ this }} as previous on threaded.message_key = previous.message_key
+    left join {{ this }} as previous on resolved.message_key = previous.message_key
 {%- endif %}
