@@ -5,12 +5,14 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_affected_customers() }}"
+    pre_hook="{{ delete_affected_customers() }}",
+    post_hook="{{ refresh_conversation_status() }}"
 ) }}
 -- depends_on: {{ ref('int_affected_customers') }}
-{%- set quiet_seconds = var('resolution_quiet_hours') * 3600 %}
-{%- set window_seconds = var('response_window_hours') * 3600 %}
-{%- set fcr_seconds = var('fcr_window_days') * 86400 %}
+{%- set status = namespace(resolution='') %}
+{%- for name, expression in conversation_status_columns('conversations.', 'conversations.as_of_at') %}
+    {%- if name == 'resolution_status' %}{% set status.resolution = expression %}{% endif %}
+{%- endfor %}
 {%- set escalation_seconds = var('escalation_window_hours') * 3600 %}
 with messages as (
     select * from {{ ref('int_conversation_messages') }}
@@ -116,118 +118,81 @@ escalations as (
     where not public_conversations.is_private
 ),
 
-resolved as (
-    select
-        conversations.*,
-        case
-            when not conversations.ends_with_human_reply then 'open'
-            when
-                conversations.next_customer_contact_at is not null
-                and {{ seconds_between('conversations.last_human_reply_at', 'conversations.next_customer_contact_at') }}
-                < {{ quiet_seconds }}
-                then 'customer_returned'
-            when
-                {{ seconds_between('conversations.last_human_reply_at', 'conversations.as_of_at') }}
-                >= {{ quiet_seconds }}
-                then 'resolved'
-            else 'pending'
-        end as resolution_status
-    from conversations
-),
-
-resolved_only as (
-    select * from resolved
-    where resolution_status = 'resolved'
+-- the conversations a human reply ends with no return of the customer within the quiet period: resolved, or
+-- pending until the quiet period ends. Their business seconds are computed now, whatever as_of says.
+resolvable as (
+    select * from conversations
+    where ({{ status.resolution }}) in ('resolved', 'pending')
 ),
 
 business_first_replies as (
     {{ business_seconds_cte(
-        'resolved', 'conversation_id', 'account_id', 'first_customer_message_at', 'first_human_reply_at'
+        'conversations', 'conversation_id', 'account_id', 'first_customer_message_at', 'first_human_reply_at'
     ) }}
 ),
 
 business_resolutions as (
     {{ business_seconds_cte(
-        'resolved_only', 'conversation_id', 'account_id', 'first_customer_message_at', 'last_human_reply_at'
+        'resolvable', 'conversation_id', 'account_id', 'first_customer_message_at', 'last_human_reply_at'
     ) }}
 ),
 
 business_handling as (
     {{ business_seconds_cte(
-        'resolved_only', 'conversation_id', 'account_id', 'first_human_reply_at', 'last_human_reply_at'
+        'resolvable', 'conversation_id', 'account_id', 'first_human_reply_at', 'last_human_reply_at'
     ) }}
+),
+
+measured as (
+    select
+        conversations.*,
+        business_first_replies.business_seconds as first_reply_business_seconds,
+        business_resolutions.business_seconds as resolution_business_seconds_if_resolved,
+        business_handling.business_seconds as elapsed_handle_business_seconds_if_resolved,
+        escalations.conversation_id is not null as is_escalated_to_private
+    from conversations
+    inner join business_first_replies on conversations.conversation_id = business_first_replies.conversation_id
+    left join business_resolutions on conversations.conversation_id = business_resolutions.conversation_id
+    left join business_handling on conversations.conversation_id = business_handling.conversation_id
+    left join escalations on conversations.conversation_id = escalations.conversation_id
 )
 
 select
-    resolved.conversation_id,
-    resolved.conversation_scope,
-    resolved.account_id,
-    resolved.channel,
-    resolved.is_private,
-    resolved.customer_id,
-    resolved.customer_key,
-    resolved.initiated_by,
-    resolved.initiated_by = 'customer' as is_customer_initiated,
-    resolved.started_at,
-    resolved.last_message_at,
-    resolved.first_customer_message_at,
-    resolved.message_count,
-    resolved.customer_message_count,
-    resolved.human_reply_count,
-    resolved.automated_message_count,
-    resolved.customer_turns,
-    resolved.answered_turns,
-    resolved.first_human_reply_at,
-    resolved.first_reply_agent,
-    {{ seconds_between('resolved.first_customer_message_at', 'resolved.first_human_reply_at') }}
+    measured.conversation_id,
+    measured.conversation_scope,
+    measured.account_id,
+    measured.channel,
+    measured.is_private,
+    measured.customer_id,
+    measured.customer_key,
+    measured.initiated_by,
+    measured.initiated_by = 'customer' as is_customer_initiated,
+    measured.started_at,
+    measured.last_message_at,
+    measured.first_customer_message_at,
+    measured.message_count,
+    measured.customer_message_count,
+    measured.human_reply_count,
+    measured.automated_message_count,
+    measured.customer_turns,
+    measured.answered_turns,
+    measured.first_human_reply_at,
+    measured.first_reply_agent,
+    {{ seconds_between('measured.first_customer_message_at', 'measured.first_human_reply_at') }}
         as first_reply_seconds,
-    business_first_replies.business_seconds as first_reply_business_seconds,
-    resolved.first_any_reply_at,
-    {{ seconds_between('resolved.first_customer_message_at', 'resolved.first_any_reply_at') }}
+    measured.first_reply_business_seconds,
+    measured.first_any_reply_at,
+    {{ seconds_between('measured.first_customer_message_at', 'measured.first_any_reply_at') }}
         as first_any_reply_seconds,
-    case
-        when resolved.initiated_by != 'customer' then 'not_applicable'
-        when
-            resolved.first_human_reply_at is not null
-            and {{ seconds_between('resolved.first_customer_message_at', 'resolved.first_human_reply_at') }}
-            <= {{ window_seconds }}
-            then 'answered'
-        when
-            {{ seconds_between('resolved.first_customer_message_at', 'resolved.as_of_at') }} < {{ window_seconds }}
-            then 'pending'
-        else 'unanswered'
-    end as response_status,
-    resolved.resolution_status,
-    case when resolved.resolution_status = 'resolved' then resolved.last_human_reply_at end as resolved_at,
-    case
-        when resolved.resolution_status = 'resolved'
-            then {{ seconds_between('resolved.first_customer_message_at', 'resolved.last_human_reply_at') }}
-    end as resolution_seconds,
-    business_resolutions.business_seconds as resolution_business_seconds,
-    case
-        when resolved.resolution_status = 'resolved'
-            then {{ seconds_between('resolved.first_human_reply_at', 'resolved.last_human_reply_at') }}
-    end as elapsed_handle_seconds,
-    business_handling.business_seconds as elapsed_handle_business_seconds,
-    case
-        when resolved.resolution_status != 'resolved' or resolved.initiated_by != 'customer' then null
-        when {{ seconds_between('resolved.last_human_reply_at', 'resolved.as_of_at') }} < {{ fcr_seconds }} then null
-        else
-            resolved.customer_turns = 1
-            and (
-                resolved.next_customer_contact_at is null
-                or {{ seconds_between('resolved.last_human_reply_at', 'resolved.next_customer_contact_at') }}
-                > {{ fcr_seconds }}
-            )
-    end as is_first_contact_resolution,
-    case
-        when resolved.resolution_status = 'resolved' then resolved.human_reply_count = 1
-    end as is_one_touch_resolution,
-    resolved.has_dm_request,
-    escalations.conversation_id is not null as is_escalated_to_private,
-    resolved.next_customer_contact_at
-from resolved
-inner join business_first_replies on resolved.conversation_id = business_first_replies.conversation_id
-left join business_resolutions on resolved.conversation_id = business_resolutions.conversation_id
-left join business_handling on resolved.conversation_id = business_handling.conversation_id
-left join escalations on resolved.conversation_id = escalations.conversation_id
+    {%- for name, expression in conversation_status_columns('measured.', 'measured.as_of_at') %}
+        {{ expression }} as {{ name }},
+    {%- endfor %}
+    measured.has_dm_request,
+    measured.is_escalated_to_private,
+    measured.next_customer_contact_at,
+    -- the inputs of the status columns that are not above (refresh_conversation_status re-reads them)
+    measured.last_human_reply_at,
+    measured.ends_with_human_reply,
+    measured.resolution_business_seconds_if_resolved,
+    measured.elapsed_handle_business_seconds_if_resolved
+from measured

@@ -4,7 +4,10 @@
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{{ delete_recomputed('conversation_id', 'int_conversations') }}",
-    post_hook="{{ refresh_observed_seconds() }}"
+    post_hook=[
+        "{{ refresh_observed_seconds() }}",
+        "{{ copy_conversation_status(conversation_status_columns('', 'as_of') | map(attribute=0) | list) }}"
+    ]
 ) }}
 -- depends_on: {{ ref('int_affected_customers') }}
 with conversations as (

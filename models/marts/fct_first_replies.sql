@@ -5,7 +5,7 @@
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{{ delete_recomputed('conversation_id', 'int_conversations') }}",
-    post_hook="{{ refresh_observed_seconds() }}"
+    post_hook=["{{ refresh_observed_seconds() }}", "{{ copy_conversation_status(['response_status']) }}"]
 ) }}
 -- depends_on: {{ ref('int_affected_customers') }}, {{ ref('int_conversations') }}, {{ ref('stg_messages') }}
 with recomputed as (
