@@ -7,7 +7,31 @@ package's own lexicons, without the reference's repeated work (it lowercases the
 rule it checks and rebuilds the text one character at a time). tests/unit/test_sentiment.py checks it against the
 reference, ``==`` on every value. ``score_texts`` scores each distinct text once, on a pool of processes when the
 batch is large; ``score_new_messages`` scores only the messages whose text (``text_hash``) or scorer (package
-version) has no score yet and drops the scores of messages gone from raw, in one transaction.
+version) has no score yet and drops the scores of messages gone from raw (or no longer a customer's), in one
+transaction.
+
+A nightly run costs what the new files cost, not the history. ``raw.message_sentiment_state`` (one row, written in
+the scoring's transaction) records what the scores were computed from: the scorer, the number of scores, and every
+(raw table, file, file hash) with its rows and first and last load time. The next run takes the same census of raw
+(one pass over the narrow lineage columns) and decides (``_plan``):
+
+- raw holds exactly the files scored before, row for row, plus new ones, all of whose rows were loaded after every
+  row scored before (the loader's normal nightly): only the new rows are read. A new row beats every older version
+  of its message (versions are ranked by load time first), so each message they name takes its latest version from
+  them; a tweet also needs to know whether raw holds the message canonically (then the canonical row counts, and a
+  tweet of a message already delivered canonically changes nothing);
+- the same, but some new rows are not newer than everything scored before (a file loaded with an older load time,
+  or in the same second): every version in raw of the messages the new rows name is read;
+- anything else, i.e. the state cannot be trusted: no state (first run, or a warehouse scored before the state
+  existed), another scorer, scores changed outside scoring (``make forget`` deletes some), a file scored before
+  replaced or removed, or rows deleted or added outside the loader (a file's row count moved): every message of raw
+  is compared with its score, as from scratch.
+
+Either way the table ends up exactly as a scoring from scratch leaves it (``scored_at`` aside):
+tests/unit/test_sentiment_incremental.py checks it after new files, edits, a tweet delivered canonically too, a
+replaced file, a removed file, a file loaded in the same second, and an erasure. Raw rows are assumed to change only
+through the loader (whole files) and erasure (deletions): an in-place UPDATE of a raw row that keeps every file's
+row count is not seen (delete the state row, or run a full scoring, after such a repair).
 """
 
 from __future__ import annotations
