@@ -351,8 +351,8 @@ _FILES_IN_RAW = " union all ".join(
 # Each message's latest version (models/staging): the row loaded last (then the later file, then the later row);
 # a tweet that is also delivered in a canonical-column format (messages/, twitter_v2/, facebook_graph/,
 # messenger_dyi/) is that one. One row per message: its key, whether a customer wrote it, the text (null text
-# scores as the empty text) and its md5. {where} restricts the rows read (every table has channel, message_id or
-# tweet_id, and the lineage columns); {twitter_ids} is where a canonical twitter message is looked for.
+# scores as the empty text) and its md5. {canonical_rows} and {twcs_where} restrict the rows read (each table is
+# aliased r); {twitter_ids} is where a canonical twitter message is looked for; {latest_where} keeps the customers'.
 _LATEST_MESSAGES = """
 with canonical as (
     select channel, message_id, author_role, text
@@ -386,12 +386,12 @@ def _latest_messages_sql(
 ) -> str:
     canonical_rows = " union all ".join(
         f"select channel, message_id, author_role, text, _loaded_at, _file, _row from raw.{table} as r "
-        f"where {canonical_where.format(table=table)}"
+        f"where {canonical_where}"
         for table in CANONICAL_TABLES
     )
     return _LATEST_MESSAGES.format(
         canonical_rows=canonical_rows,
-        twcs_where=twcs_where.format(table=TWCS_TABLE),
+        twcs_where=twcs_where,
         twitter_ids=twitter_ids,
         latest_where="customer" if customers_only else "true",
     )

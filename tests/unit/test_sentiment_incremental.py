@@ -277,3 +277,13 @@ def test_the_state_is_one_row_describing_every_file_scored(landing: Landing):
         (SCORER, 2, "messages", "messages/d1.csv", digest["messages/d1.csv"], 1, at(2), at(2)),
         (SCORER, 2, "twcs_messages", "twcs/d1.csv", digest["twcs/d1.csv"], 2, at(1), at(1)),
     ]
+
+
+def test_files_loaded_after_a_scoring_of_an_empty_warehouse_are_all_new(landing: Landing):
+    counts = score(landing.con, workers=1)
+    assert (counts["mode"], counts["total_customer_messages"]) == ("full", 0)
+    landing.load("twcs", "d1.csv", [tweet("1", "c1", True, "good"), tweet("2", "Acme", False, "hi")], at(1))
+    landing.load(
+        "messages", "d1.csv", [message("1", "twitter", "c1", "customer", "good, canonically")], at(1)
+    )
+    check(landing, "new rows", {"twitter:1": "good, canonically"}, scored=1, deleted=0)
