@@ -7,7 +7,31 @@ package's own lexicons, without the reference's repeated work (it lowercases the
 rule it checks and rebuilds the text one character at a time). tests/unit/test_sentiment.py checks it against the
 reference, ``==`` on every value. ``score_texts`` scores each distinct text once, on a pool of processes when the
 batch is large; ``score_new_messages`` scores only the messages whose text (``text_hash``) or scorer (package
-version) has no score yet and drops the scores of messages gone from raw, in one transaction.
+version) has no score yet and drops the scores of messages gone from raw (or no longer a customer's), in one
+transaction.
+
+A nightly run costs what the new files cost, not the history. ``raw.message_sentiment_state`` (one row, written in
+the scoring's transaction) records what the scores were computed from: the scorer, the number of scores, and every
+(raw table, file, file hash) with its rows and first and last load time. The next run takes the same census of raw
+(one pass over the narrow lineage columns) and decides (``_plan``):
+
+- raw holds exactly the files scored before, row for row, plus new ones, all of whose rows were loaded after every
+  row scored before (the loader's normal nightly): only the new rows are read. A new row beats every older version
+  of its message (versions are ranked by load time first), so each message they name takes its latest version from
+  them; a tweet also needs to know whether raw holds the message canonically (then the canonical row counts, and a
+  tweet of a message already delivered canonically changes nothing);
+- the same, but some new rows are not newer than everything scored before (a file loaded with an older load time,
+  or in the same second): every version in raw of the messages the new rows name is read;
+- anything else, i.e. the state cannot be trusted: no state (first run, or a warehouse scored before the state
+  existed), another scorer, scores changed outside scoring (``make forget`` deletes some), a file scored before
+  replaced or removed, or rows deleted or added outside the loader (a file's row count moved): every message of raw
+  is compared with its score, as from scratch.
+
+Either way the table ends up exactly as a scoring from scratch leaves it (``scored_at`` aside):
+tests/unit/test_sentiment_incremental.py checks it after new files, edits, a tweet delivered canonically too, a
+replaced file, a removed file, a file loaded in the same second, and an erasure. Raw rows are assumed to change only
+through the loader (whole files) and erasure (deletions): an in-place UPDATE of a raw row that keeps every file's
+row count is not seen (delete the state row, or run a full scoring, after such a repair).
 """
 
 from __future__ import annotations
@@ -302,75 +326,211 @@ def score_texts(texts: Sequence[str], workers: int = 2) -> list[Scores]:
     return [scores[p] for p in positions]
 
 
-# Customer messages as staging sees them (models/staging): each message's latest loaded version; a tweet that is
-# also delivered in a canonical-column format (messages/, twitter_v2/, facebook_graph/, messenger_dyi/) is that one. Null text scores as the empty text.
-_CUSTOMER_MESSAGES = """
+# The raw tables that hold messages: the canonical-column formats (one row per channel and message id) and twcs.
+CANONICAL_TABLES = ("messages", "twitter_v2_messages", "facebook_graph_messages", "messenger_dyi_messages")
+TWCS_TABLE = "twcs_messages"
+# What the scores were computed from: one row, written in the scoring's transaction.
+STATE_TABLE = "raw.message_sentiment_state"
+FILE_STATE = (
+    "struct(table_name varchar, file_path varchar, file_hash varchar, rows bigint, first_loaded_at timestamp, "
+    "last_loaded_at timestamp)"
+)
+STATE_COLUMNS = f"scorer varchar, scores bigint, scored_at timestamp, files {FILE_STATE}[]"
+
+# Every (table, file, file hash) in raw with its rows and load times. first_loaded_at counts a row without a load
+# time as the earliest possible, so that such a file never passes for newer than the files scored before.
+_FILES_IN_RAW = " union all ".join(
+    f"""
+    select '{table}' as table_name, _file as file_path, _file_hash as file_hash, count(*) as rows,
+        min(coalesce(_loaded_at, '-infinity'::timestamp)) as first_loaded_at, max(_loaded_at) as last_loaded_at
+    from raw.{table} group by all
+    """
+    for table in (*CANONICAL_TABLES, TWCS_TABLE)
+)
+
+# Each message's latest version (models/staging): the row loaded last (then the later file, then the later row);
+# a tweet that is also delivered in a canonical-column format (messages/, twitter_v2/, facebook_graph/,
+# messenger_dyi/) is that one. One row per message: its key, whether a customer wrote it, the text (null text
+# scores as the empty text) and its md5. {canonical_rows} and {twcs_where} restrict the rows read (each table is
+# aliased r); {twitter_ids} is where a canonical twitter message is looked for; {latest_where} keeps the customers'.
+_LATEST_MESSAGES = """
 with canonical as (
     select channel, message_id, author_role, text
-    from (
-        select channel, message_id, author_role, text, _loaded_at, _file, _row from raw.messages
-        union all
-        select channel, message_id, author_role, text, _loaded_at, _file, _row from raw.twitter_v2_messages
-        union all
-        select channel, message_id, author_role, text, _loaded_at, _file, _row from raw.facebook_graph_messages
-        union all
-        select channel, message_id, author_role, text, _loaded_at, _file, _row from raw.messenger_dyi_messages
-    )
+    from ({canonical_rows})
     qualify row_number() over (
             partition by channel, message_id order by _loaded_at desc, _file desc, _row desc
         ) = 1
 ),
 tweets as (
     select tweet_id, inbound, text
-    from raw.twcs_messages
+    from raw.twcs_messages as r
+    where {twcs_where}
     qualify row_number() over (partition by tweet_id order by _loaded_at desc, _file desc, _row desc) = 1
 ),
-customer as (
-    select channel || ':' || message_id as message_key, coalesce(text, '') as text
+latest as (
+    select channel || ':' || message_id as message_key, coalesce(author_role = 'customer', false) as customer, text
     from canonical
-    where author_role = 'customer'
     union all
-    select 'twitter:' || tweet_id as message_key, coalesce(text, '') as text
+    select 'twitter:' || tweet_id as message_key, coalesce(inbound, false) as customer, text
     from tweets
-    where inbound and not exists (
-            select 1 from canonical where canonical.channel = 'twitter' and canonical.message_id = tweets.tweet_id
-        )
+    where not exists (select 1 from ({twitter_ids}) as c where c.message_id = tweets.tweet_id)
 )
-select message_key, text, md5(text) as text_hash from customer
+select message_key, customer, coalesce(text, '') as text, md5(coalesce(text, '')) as text_hash
+from latest
+where {latest_where}
 """
 
 
+def _latest_messages_sql(
+    canonical_where: str, twcs_where: str, twitter_ids: str, customers_only: bool
+) -> str:
+    canonical_rows = " union all ".join(
+        f"select channel, message_id, author_role, text, _loaded_at, _file, _row from raw.{table} as r "
+        f"where {canonical_where}"
+        for table in CANONICAL_TABLES
+    )
+    return _LATEST_MESSAGES.format(
+        canonical_rows=canonical_rows,
+        twcs_where=twcs_where,
+        twitter_ids=twitter_ids,
+        latest_where="customer" if customers_only else "true",
+    )
+
+
+# Every canonical twitter message id of raw, whatever its version or author.
+_ALL_TWITTER_IDS = " union all ".join(
+    f"select message_id from raw.{table} where channel = 'twitter'" for table in CANONICAL_TABLES
+)
+# The rows of the files not scored yet.
+_NEW_FILE_ROWS = """exists (
+    select 1 from _sentiment_new_files as n
+    where n.table_name = '{table}' and n.file_path is not distinct from r._file
+        and n.file_hash is not distinct from r._file_hash
+)"""
+
+
 def ensure_sentiment_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema, its tables and ``raw.message_sentiment`` if they are not there yet."""
+    """Create the raw schema, its tables, ``raw.message_sentiment`` and its state if they are not there yet."""
     ensure_raw_schema(con)
+    con.execute(f"create table if not exists {STATE_TABLE} ({STATE_COLUMNS})")
 
 
-def score_new_messages(con: duckdb.DuckDBPyConnection, workers: int = 2) -> dict[str, int]:
+def _plan(con: duckdb.DuckDBPyConnection) -> tuple[str, str, datetime | None]:
+    """(mode, reason, watermark): how this run finds the messages to look at, from the state of the last run and
+    ``_sentiment_files`` (the files in raw now; ``_sentiment_new_files`` is made here, the files not scored yet).
+
+    - ``full``: every message of raw is compared with its score; whenever the state cannot be trusted.
+    - ``unchanged``: raw holds exactly the rows scored last time; nothing to do.
+    - ``new rows``: raw holds the rows scored last time plus the rows of new files, all loaded after every row scored
+      before: a new row beats every older version of its message, so the latest version of each message a new row
+      touches is among the new rows (a tweet also checks raw for a canonical twitter message).
+    - ``new keys``: new files, but some of their rows are not newer than everything scored before: the messages
+      the new rows touch are looked up in the whole of raw.
+    """
+    state = con.execute(f"select scorer, scores from {STATE_TABLE}").fetchall()
+    if len(state) != 1:
+        return "full", "no state of a previous scoring", None
+    scorer, scores = state[0]
+    if scorer != SCORER:
+        return "full", f"the scorer changed ({scorer} -> {SCORER})", None
+    if scores != con.execute(f"select count(*) from {TABLE}").fetchone()[0]:
+        return "full", f"{TABLE} was changed outside scoring (an erasure?)", None
+    previous = f"select unnest(files, recursive := true) from {STATE_TABLE}"
+    changed = con.execute(
+        f"select table_name, file_path from ({previous} except select * from _sentiment_files) limit 3"
+    ).fetchall()
+    if changed:
+        names = ", ".join(f"{table}: {path}" for table, path in changed)
+        return "full", f"rows scored before were replaced or removed ({names}...)", None
+    con.execute(
+        f"create or replace temp table _sentiment_new_files as select * from _sentiment_files except {previous}"
+    )
+    new_files, first_new, watermark = con.execute(
+        f"""
+        select (select count(*) from _sentiment_new_files), (select min(first_loaded_at) from _sentiment_new_files),
+            (select max(f.last_loaded_at) from ({previous}) as f)
+        """
+    ).fetchone()
+    if not new_files:
+        return "unchanged", "no new rows", None
+    if watermark is None or first_new > watermark:
+        return "new rows", f"{new_files} new file(s), loaded after everything scored before", watermark
+    return "new keys", f"{new_files} new file(s), not all loaded after everything scored before", None
+
+
+def _prepare_latest(con: duckdb.DuckDBPyConnection, mode: str, watermark: datetime | None) -> None:
+    """``_sentiment_latest``: the latest version of the messages this mode looks at (``full``: the customer messages
+    only, every other mode: every message the new rows touch, a customer's or not)."""
+    twitter_ids = _ALL_TWITTER_IDS
+    params: list = []
+    if mode == "full":
+        canonical_where = twcs_where = "true"
+        twitter_ids = "select message_id from canonical where channel = 'twitter'"
+    elif mode == "unchanged":
+        canonical_where = twcs_where = "false"
+    elif mode == "new rows" and watermark is None:  # nothing was scored before: every row is new
+        canonical_where = twcs_where = "true"
+    elif mode == "new rows":
+        canonical_where = twcs_where = "r._loaded_at > ?"
+        params = [watermark] * (len(CANONICAL_TABLES) + 1)
+    else:  # new keys: every version of the messages of the new rows
+        new_keys = " union all ".join(
+            [
+                *(
+                    f"select channel, message_id from raw.{t} as r where {_NEW_FILE_ROWS.format(table=t)}"
+                    for t in CANONICAL_TABLES
+                ),
+                f"select 'twitter', tweet_id from raw.{TWCS_TABLE} as r "
+                f"where {_NEW_FILE_ROWS.format(table=TWCS_TABLE)}",
+            ]
+        )
+        con.execute(f"create or replace temp table _sentiment_keys as select distinct * from ({new_keys})")
+        canonical_where = "exists (select 1 from _sentiment_keys as k where k.channel = r.channel and k.message_id = r.message_id)"
+        twcs_where = "r.tweet_id in (select message_id from _sentiment_keys where channel = 'twitter')"
+        twitter_ids = "select message_id from canonical where channel = 'twitter'"
+    sql = _latest_messages_sql(canonical_where, twcs_where, twitter_ids, customers_only=mode == "full")
+    con.execute(f"create or replace temp table _sentiment_latest as {sql}", params)
+
+
+def score_new_messages(con: duckdb.DuckDBPyConnection, workers: int = 2) -> dict[str, int | str]:
     """Score the customer messages whose text (or scorer) has no score yet, drop the scores of messages no longer
-    in raw, in one transaction: ``raw.message_sentiment`` holds one row per customer message, always."""
+    in raw (or no longer a customer's), in one transaction: ``raw.message_sentiment`` holds one row per customer
+    message, always, exactly as a scoring from scratch would (``scored_at`` aside).
+
+    Only the messages that rows loaded since the last scoring touch are looked at, when raw holds every row scored
+    last time unchanged (see ``_plan``); otherwise every message is compared with its score. ``mode`` and
+    ``reason`` in the result say which, and why."""
     ensure_sentiment_table(con)
     scored_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    temp_tables = (
+        "_sentiment_files",
+        "_sentiment_new_files",
+        "_sentiment_keys",
+        "_sentiment_latest",
+        "_sentiment_todo",
+    )
     con.execute("begin transaction")
     try:
-        con.execute(f"create or replace temp table _sentiment_customer as {_CUSTOMER_MESSAGES}")
+        con.execute(f"create or replace temp table _sentiment_files as {_FILES_IN_RAW}")
+        mode, reason, watermark = _plan(con)
+        _prepare_latest(con, mode, watermark)
         con.execute(
             f"""
             create or replace temp table _sentiment_todo as
-            select c.message_key, c.text, c.text_hash
-            from _sentiment_customer as c
-            left join {TABLE} as s on s.message_key = c.message_key
-            where s.message_key is null or s.text_hash <> c.text_hash or s.scorer is distinct from ?
+            select l.message_key, l.text, l.text_hash
+            from _sentiment_latest as l
+            left join {TABLE} as s on s.message_key = l.message_key
+            where l.customer and (s.message_key is null or s.text_hash <> l.text_hash or s.scorer is distinct from ?)
             """,
             [SCORER],
         )
         texts = con.execute("select coalesce(list(distinct text), []) from _sentiment_todo").fetchone()[0]
         scores = score_texts(texts, workers)
-        deleted = con.execute(
-            f"""
-            delete from {TABLE} as s
-            where not exists (select 1 from _sentiment_customer as c where c.message_key = s.message_key)
-            """
-        ).fetchone()[0]
+        if mode == "full":  # every message no customer's now, or gone
+            gone = "not exists (select 1 from _sentiment_latest as l where l.message_key = s.message_key)"
+        else:  # the messages looked at that are no customer's now
+            gone = "s.message_key in (select message_key from _sentiment_latest where not customer)"
+        deleted = con.execute(f"delete from {TABLE} as s where {gone}").fetchone()[0]
         con.execute(f"delete from {TABLE} where message_key in (select message_key from _sentiment_todo)")
         con.execute(
             f"""
@@ -384,9 +544,14 @@ def score_new_messages(con: duckdb.DuckDBPyConnection, workers: int = 2) -> dict
             [SCORER, scored_at, texts, *([s[k] for s in scores] for k in range(4))],
         )
         total, todo = con.execute(
-            "select (select count(*) from _sentiment_customer), (select count(*) from _sentiment_todo)"
+            f"select (select count(*) from {TABLE}), (select count(*) from _sentiment_todo)"
         ).fetchone()
-        con.execute("drop table _sentiment_customer; drop table _sentiment_todo")
+        con.execute(f"delete from {STATE_TABLE}")
+        con.execute(
+            f"insert into {STATE_TABLE} select ?, ?, ?, coalesce((select list(f) from _sentiment_files as f), [])",
+            [SCORER, total, scored_at],
+        )
+        con.execute("; ".join(f"drop table if exists {t}" for t in temp_tables))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -397,4 +562,6 @@ def score_new_messages(con: duckdb.DuckDBPyConnection, workers: int = 2) -> dict
         "total_customer_messages": total,
         "distinct_texts_scored": len(texts),
         "deleted": deleted,
+        "mode": mode,
+        "reason": reason,
     }

@@ -225,6 +225,8 @@ def test_every_customer_message_is_scored_once_by_its_key(raw):
         "total_customer_messages": 6,
         "distinct_texts_scored": 6,
         "deleted": 0,
+        "mode": "full",
+        "reason": "no state of a previous scoring",
     }
     assert scores(raw) == {key: reference_scores(text) for key, text in EXPECTED_TEXTS.items()}
     assert scores(raw)["twitter:3"] == (0.0, 0.0, 0.0, 0.0)
