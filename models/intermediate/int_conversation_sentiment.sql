@@ -8,45 +8,29 @@
 ) }}
 -- depends_on: {{ ref('int_affected_customers') }}
 with messages as (
-    select * from {{ ref('int_conversation_messages') }}
+    select
+        conversation_id,
+        customer_key,
+        message_key,
+        author_role,
+        position_in_conversation
+    from {{ ref('int_conversation_messages') }}
     {{ affected_customers_only() }}
 ),
 
-scored as (
+-- one pass: the first and the last scored customer message of each conversation
+start_and_end as (
     select
         messages.conversation_id,
-        messages.customer_key,
-        messages.position_in_conversation,
-        sentiment.compound
+        any_value(messages.customer_key) as customer_key,
+        count(*) as scored_customer_messages,
+        {{ min_by('sentiment.compound', 'messages.position_in_conversation') }} as customer_sentiment_start,
+        {{ max_by('sentiment.compound', 'messages.position_in_conversation') }} as last_compound
     from messages
     inner join {{ ref('int_message_sentiment') }} as sentiment
         on messages.message_key = sentiment.message_key
     where messages.author_role = 'customer'
-),
-
-ends as (
-    select
-        conversation_id,
-        any_value(customer_key) as customer_key,
-        count(*) as scored_customer_messages,
-        min(position_in_conversation) as first_position,
-        max(position_in_conversation) as last_position
-    from scored
-    group by conversation_id
-),
-
-start_and_end as (
-    select
-        ends.conversation_id,
-        ends.customer_key,
-        ends.scored_customer_messages,
-        max(case when scored.position_in_conversation = ends.first_position then scored.compound end)
-            as customer_sentiment_start,
-        max(case when scored.position_in_conversation = ends.last_position then scored.compound end)
-            as last_compound
-    from ends
-    inner join scored on ends.conversation_id = scored.conversation_id
-    group by ends.conversation_id, ends.customer_key, ends.scored_customer_messages
+    group by messages.conversation_id
 )
 
 select

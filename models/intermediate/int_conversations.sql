@@ -15,7 +15,21 @@
 {%- endfor %}
 {%- set escalation_seconds = var('escalation_window_hours') * 3600 %}
 with messages as (
-    select * from {{ ref('int_conversation_messages') }}
+    select
+        conversation_id,
+        conversation_scope,
+        account_id,
+        channel,
+        customer_id,
+        customer_key,
+        is_private,
+        author_role,
+        is_human_reply,
+        is_automated,
+        is_dm_request,
+        sent_at,
+        position_in_conversation
+    from {{ ref('int_conversation_messages') }}
     {{ affected_customers_only() }}
 ),
 
@@ -46,23 +60,11 @@ message_summary as (
         count(case when author_role = 'customer' then 1 end) as customer_message_count,
         count(case when is_human_reply then 1 end) as human_reply_count,
         count(case when is_automated then 1 end) as automated_message_count,
-        bool_or(is_dm_request) as has_dm_request
+        bool_or(is_dm_request) as has_dm_request,
+        -- the role of the first message, and whether the last one is a human reply
+        {{ min_by('author_role', 'position_in_conversation') }} as initiated_by,
+        {{ max_by('is_human_reply', 'position_in_conversation') }} as ends_with_human_reply
     from messages
-    group by conversation_id
-),
-
-first_and_last as (
-    select
-        conversation_id,
-        max(case when position_in_conversation = 1 then author_role end) as initiated_by,
-        max(case when is_last then is_human_reply end) as ends_with_human_reply
-    from (
-        select
-            *,
-            position_in_conversation
-            = max(position_in_conversation) over (partition by conversation_id) as is_last
-        from messages
-    ) as positioned
     group by conversation_id
 ),
 
@@ -81,8 +83,6 @@ turn_summary as (
 conversations as (
     select
         message_summary.*,
-        first_and_last.initiated_by,
-        first_and_last.ends_with_human_reply,
         coalesce(turn_summary.customer_turns, 0) as customer_turns,
         coalesce(turn_summary.answered_turns, 0) as answered_turns,
         turn_summary.first_human_reply_at,
@@ -98,7 +98,6 @@ conversations as (
         end as next_customer_contact_at,
         as_of.as_of_at
     from message_summary
-    inner join first_and_last on message_summary.conversation_id = first_and_last.conversation_id
     left join turn_summary on message_summary.conversation_id = turn_summary.conversation_id
     cross join as_of
 ),

@@ -8,7 +8,22 @@
 ) }}
 -- depends_on: {{ ref('int_affected_customers') }}
 with messages as (
-    select * from {{ ref('int_conversation_messages') }}
+    select
+        conversation_id,
+        account_id,
+        channel,
+        is_private,
+        customer_key,
+        message_key,
+        author_role,
+        is_human_reply,
+        is_brand_message,
+        agent_name,
+        sent_at,
+        position_in_conversation,
+        human_replies_so_far,
+        brand_messages_so_far
+    from {{ ref('int_conversation_messages') }}
     {{ affected_customers_only() }}
 ),
 
