@@ -164,13 +164,14 @@ def _agent_message(column: str) -> str:
 
 
 def install_agent_map(
-    con: duckdb.DuckDBPyConnection, key: KeyedHash, tables: list[str], limit: int = AGENT_MAP_LIMIT
+    con: duckdb.DuckDBPyConnection, key: KeyedHash, tables: list[str], limit: int | None = None
 ) -> str | None:
     """Hash every distinct (account, agent) of the agent columns of ``tables`` (marts) once, into a map in a temp
     table of the connection (never in the serving copy, nor in a query's text), and return the SQL expression
     that reads the map: ``map[account_id || U+001F || agent]`` is ``key.hash("agent", account_id, agent)``. None
     (hash row by row) when there are more than ``limit`` of them, or none. The key must be installed
-    on ``con``."""
+    on ``con``. ``limit``: default AGENT_MAP_LIMIT."""
+    limit = AGENT_MAP_LIMIT if limit is None else limit
     pairs = []
     for table in tables:
         names = {
@@ -310,9 +311,12 @@ def _copy_marts(
 
 
 def _write_parquet(con: duckdb.DuckDBPyConnection, source: str, target: Path) -> None:
-    """One table (of the new serving copy) as one Parquet file."""
+    """One table (of the new serving copy) as one Parquet file. zstd level 1 rather than DuckDB's default 3: the
+    hashes (random hex) compress no better at 3, so it takes 30% less CPU for files 1% smaller (10M messages:
+    fct_conversations 6.5 -> 4.6 s of CPU, 278 -> 276 MB)."""
     con.execute(
-        f"copy (select * from {source}) to {_literal(str(target))} (format parquet, compression zstd)"
+        f"copy (select * from {source}) to {_literal(str(target))} "
+        "(format parquet, compression zstd, compression_level 1)"
     )
 
 
