@@ -393,3 +393,89 @@ def test_every_column_of_every_mart_is_classified():
     assert column_class("new_free_text", "varchar") is None
     assert column_class("new_count", "bigint") == PUBLIC
     assert column_class("customer_id", "bigint") == CUSTOMER  # a numeric customer id is still personal
+
+
+# ------------------------------------------------------------------------------------------ agent pseudonyms
+
+
+def agents_warehouse(path: Path) -> Path:
+    """fct_turns with 40 agents over 2,000 rows, of an account that publishes its agents and of two that do not,
+    with nulls, "(unattributed)", a quote in a name and a row without an account; and a mart without an agent."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts; create schema seeds")
+        con.execute(
+            "create table seeds.accounts as select * from (values ('open', 'true'), ('closed', 'false'), "
+            "('shut', 'false')) t(account_id, publish_agent_names)"
+        )
+        con.execute(
+            """
+            create table marts.fct_turns as
+            select
+                'turn-' || i as turn_id,
+                case when i % 97 = 0 then null else ['open', 'closed', 'shut'][1 + i % 3] end as account_id,
+                'twitter' as channel,
+                case
+                    when i % 11 = 0 then null
+                    when i % 13 = 0 then '(unattributed)'
+                    when i % 17 = 0 then 'O''Brien'
+                    else 'agent ' || (i * 7919 % 40)
+                end as replied_by_agent,
+                i as wait_seconds
+            from range(2000) t(i)
+            """
+        )
+        con.execute("create table marts.kpi_daily as select 'open' as account_id, 5 as conversations")
+    return path
+
+
+def test_the_agent_map_holds_each_agents_keyed_hash(tmp_path):
+    warehouse = agents_warehouse(tmp_path / "w.duckdb")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        KEY.install(con)
+        lookup = serving.install_agent_map(con, KEY, ["fct_turns", "kpi_daily"])
+        assert lookup == f"(select pseudonyms from temp.main.{serving.AGENT_MAP_TABLE})"
+        entries = dict(
+            con.execute(
+                f"select unnest(map_keys(m)), unnest(map_values(m)) from (select {lookup} as m)"
+            ).fetchall()
+        )
+        got = con.execute(f"select {lookup}['closed' || chr(31) || 'O''Brien']").fetchone()[0]
+        # a row without an account has no message: no entry, and the lookup gives null as the HMAC does
+        assert con.execute(f"select {lookup}[null::varchar]").fetchone()[0] is None
+        assert serving.install_agent_map(con, KEY, ["fct_turns"], limit=10) is None  # 40+ agents: row by row
+        assert serving.install_agent_map(con, KEY, ["kpi_daily"]) is None  # no agent column
+    # every (account, agent) pair, "(unattributed)" included (the CASE keeps it before any lookup)
+    assert len(entries) == 3 * 42
+    assert entries["shut\x1fagent 3"] == KEY.hash("agent", "shut", "agent 3")
+    assert entries["open\x1f(unattributed)"] == KEY.hash("agent", "open", "(unattributed)")
+    assert got == KEY.hash("agent", "closed", "O'Brien")
+
+
+def test_agents_looked_up_in_the_map_equal_agents_hashed_row_by_row(tmp_path, monkeypatch):
+    """The map is only a faster way to the same values: the serving copy (rows, order, Parquet) is the one that
+    hashing every row gives (AGENT_MAP_LIMIT 0: no map, the implementation before the map)."""
+    warehouse = agents_warehouse(tmp_path / "w.duckdb")
+    summary = publish(warehouse, serving_db=tmp_path / "mapped.duckdb", parquet_dir=tmp_path / "mapped")
+    monkeypatch.setattr(serving, "AGENT_MAP_LIMIT", 0)
+    publish(warehouse, serving_db=tmp_path / "hashed.duckdb", parquet_dir=tmp_path / "hashed")
+
+    def ordered(db: Path) -> list[tuple]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute("select * from marts.fct_turns").fetchall()  # in stored order
+
+    mapped, hashed = ordered(tmp_path / "mapped.duckdb"), ordered(tmp_path / "hashed.duckdb")
+    assert mapped == hashed and len(mapped) == 2000
+    with duckdb.connect() as con:
+        for folder in ("mapped", "hashed"):
+            assert (
+                con.execute(f"select * from '{tmp_path / folder / 'fct_turns.parquet'}'").fetchall() == hashed
+            )
+    agents = {(r[1], r[3]) for r in mapped}
+    assert ("open", "agent 0") in agents  # open publishes its agents
+    assert ("closed", KEY.hash("agent", "closed", "agent 1")) in agents
+    assert ("shut", KEY.hash("agent", "shut", "O'Brien")) in agents
+    assert ("shut", "(unattributed)") in agents and ("closed", None) in agents
+    no_account = {a for account, a in agents if account is None}
+    assert no_account == {None, "(unattributed)"}  # without an account an agent has no pseudonym
+    assert summary["tables"] == {"fct_turns": 2000, "kpi_daily": 1}
