@@ -48,31 +48,43 @@ dm_request_patterns as (
     select * from {{ ref('dm_request_patterns') }}
 ),
 
--- the agent-role messages an automated-author rule matches (read apart from the rest, so that the text is not
--- carried through the windows below: sorting 8M rows with their text cost more than all the rules)
+-- the agent messages, with their text, for the two rule matches below (read apart from the rest, so that neither
+-- the text nor the customers' messages are carried through the windows below: sorting 8M rows with their text
+-- cost more than all the rules)
+agent_messages as (
+    select
+        message_key,
+        thread_account_id,
+        author_id,
+        is_private,
+        text
+    from {{ ref('int_messages') }}
+    where author_role = 'agent'
+    {{ affected_customers_only(keyword='and') }}
+),
+
+-- the agent messages an automated-author rule matches
 automated as (
-    select distinct messages.message_key
-    from messages
+    select distinct agent_messages.message_key
+    from agent_messages
     inner join automated_rules
         on
-            messages.author_role = 'agent'
-            and (automated_rules.account_id = '*' or messages.thread_account_id = automated_rules.account_id)
-            and (automated_rules.author_id is null or messages.author_id = automated_rules.author_id)
+            (automated_rules.account_id = '*' or agent_messages.thread_account_id = automated_rules.account_id)
+            and (automated_rules.author_id is null or agent_messages.author_id = automated_rules.author_id)
             and (
                 automated_rules.text_pattern is null
-                or {{ regex_matches('messages.text', 'automated_rules.text_pattern', automated_patterns) }}
+                or {{ regex_matches('agent_messages.text', 'automated_rules.text_pattern', automated_patterns) }}
             )
 ),
 
 -- public agent messages asking the customer to move to a private channel (seeds/dm_request_patterns)
 dm_request_matches as (
-    select distinct messages.message_key
-    from messages
+    select distinct agent_messages.message_key
+    from agent_messages
     inner join dm_request_patterns
         on
-            messages.author_role = 'agent'
-            and not messages.is_private
-            and {{ regex_matches('messages.text', 'dm_request_patterns.pattern', dm_request_regexes) }}
+            not agent_messages.is_private
+            and {{ regex_matches('agent_messages.text', 'dm_request_patterns.pattern', dm_request_regexes) }}
 ),
 
 classified as (
@@ -121,18 +133,23 @@ classified as (
     left join accounts on messages.thread_account_id = accounts.account_id
 ),
 
+-- two sorts of each scope (window passes) instead of three: the running counts along the scope are taken with the
+-- gaps, and a conversation's counts are the scope's minus those before its first message
 gaps as (
     select
         *,
-        lag(sent_at) over (
-            partition by conversation_scope order by sent_at, role_order, message_key
-        ) as previous_message_at,
+        lag(sent_at) over scope_order as previous_message_at,
         -- is a customer waiting? the last earlier message that is not automated is the customer's
         last_value(case when not is_automated then author_role end ignore nulls) over (
-            partition by conversation_scope order by sent_at, role_order, message_key
-            rows between unbounded preceding and 1 preceding
-        ) = 'customer' as customer_is_waiting
+            scope_order rows between unbounded preceding and 1 preceding
+        ) = 'customer' as customer_is_waiting,
+        row_number() over scope_order as scope_position,
+        sum(case when is_human_reply then 1 else 0 end) over scope_so_far as scope_human_replies,
+        sum(case when is_brand_message then 1 else 0 end) over scope_so_far as scope_brand_messages
     from classified
+    window
+        scope_order as (partition by conversation_scope order by sent_at, role_order, message_key),
+        scope_so_far as (scope_order rows between unbounded preceding and current row)
 ),
 
 starts as (
@@ -150,14 +167,29 @@ starts as (
 ),
 
 numbered as (
+    -- the scope's counts only grow, so the latest conversation start's values are the largest so far
     select
         *,
-        sum(starts_conversation) over (
-            partition by conversation_scope
-            order by sent_at, role_order, message_key
-            rows between unbounded preceding and current row
-        ) as conversation_number
+        sum(starts_conversation) over scope_so_far as conversation_number,
+        max(case when starts_conversation = 1 then scope_position end) over scope_so_far as start_position,
+        max(
+            case
+                when starts_conversation = 1
+                    then scope_human_replies - case when is_human_reply then 1 else 0 end
+            end
+        ) over scope_so_far as human_replies_before_start,
+        max(
+            case
+                when starts_conversation = 1
+                    then scope_brand_messages - case when is_brand_message then 1 else 0 end
+            end
+        ) over scope_so_far as brand_messages_before_start
     from starts
+    window scope_so_far as (
+        partition by conversation_scope
+        order by sent_at, role_order, message_key
+        rows between unbounded preceding and current row
+    )
 )
 
 select
@@ -178,20 +210,9 @@ select
     is_dm_request,
     agent_name,
     sent_at,
-    row_number() over (
-        partition by conversation_scope, conversation_number
-        order by sent_at, role_order, message_key
-    ) as position_in_conversation,
+    scope_position - start_position + 1 as position_in_conversation,
     -- human replies (resp. brand messages of any kind) up to and including this message: the customer messages
     -- that share a count form one customer turn, answered by the reply whose count is one higher
-    sum(case when is_human_reply then 1 else 0 end) over (
-        partition by conversation_scope, conversation_number
-        order by sent_at, role_order, message_key
-        rows between unbounded preceding and current row
-    ) as human_replies_so_far,
-    sum(case when is_brand_message then 1 else 0 end) over (
-        partition by conversation_scope, conversation_number
-        order by sent_at, role_order, message_key
-        rows between unbounded preceding and current row
-    ) as brand_messages_so_far
+    scope_human_replies - human_replies_before_start as human_replies_so_far,
+    scope_brand_messages - brand_messages_before_start as brand_messages_so_far
 from numbered
