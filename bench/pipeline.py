@@ -99,6 +99,12 @@ def stage_main(stage: str, paths: list[str]) -> None:
             print(score_new_messages(con))
         elif stage == "rows":
             print(con.execute("select count(*) from staging.stg_messages").fetchone()[0])
+        elif stage == "recomputed":
+            recomputed, customers = con.execute(
+                "select (select count(*) from intermediate.int_affected_customers),"
+                " (select count(distinct customer_key) from intermediate.int_messages)"
+            ).fetchone()
+            print(f"{recomputed} {customers}")
     finally:
         con.close()
     if stage == "serving":
@@ -148,6 +154,13 @@ def count_rows(warehouse: Path, env: dict[str, str]) -> int:
         "output"
     ]
     return int(output.strip().splitlines()[-1])
+
+
+def recomputed_customers(warehouse: Path, env: dict[str, str]) -> tuple[int, int]:
+    """The customers the last dbt run recomputed, and all customers."""
+    output = run_stage([sys.executable, "-m", "bench.pipeline", "--stage", "recomputed", str(warehouse)], env)
+    recomputed, customers = output["output"].strip().splitlines()[-1].split()
+    return int(recomputed), int(customers)
 
 
 def report(title: str, rows: int, stages: dict[str, dict], floor: dict) -> list[str]:
@@ -212,12 +225,14 @@ def bench(messages: int, days: int, accounts: int, env: dict[str, str], keep: Pa
         floor_nightly = scan_floor(nightly, env)
         night = pipeline(landing, warehouse, env, full_refresh=False)
         nightly_rows = count_rows(warehouse, env) - history_rows
+        recomputed, customers = recomputed_customers(warehouse, env)
 
     lines = report("full build", floor_full["rows"], full, floor_full)
     lines += report("nightly run", floor_nightly["rows"], night, floor_nightly)
     full_total = sum(s["seconds"] for s in full.values())
     night_total = sum(s["seconds"] for s in night.values())
     lines.append(f"\nnightly / full: {night_total / full_total:.1%} (new messages stored: {nightly_rows:,})")
+    lines.append(f"customers recomputed by the nightly run: {recomputed:,} of {customers:,}")
     print("\n".join(lines))
     strip = lambda stages: {k: {kk: vv for kk, vv in v.items() if kk != "output"} for k, v in stages.items()}  # noqa: E731
     return {
@@ -230,6 +245,8 @@ def bench(messages: int, days: int, accounts: int, env: dict[str, str], keep: Pa
         "full": strip(full),
         "nightly": strip(night),
         "nightly_over_full": night_total / full_total,
+        "nightly_recomputed_customers": recomputed,
+        "customers": customers,
         "table": lines,
     }
 
