@@ -1,5 +1,5 @@
 {#- The columns of a conversation that move with as_of alone (docs/definitions.md: response status, resolution,
-    first-contact resolution), as (name, SQL expression) pairs over the columns of int_conversations prefixed by
+    first-contact resolution), as a dict (in column order) of name -> SQL expression over the columns of int_conversations prefixed by
     `prefix` (e.g. 'resolved.'), at the instant `as_of` (an SQL expression). One definition for two uses:
     int_conversations selects them, and its post-hook (refresh_conversation_status) re-evaluates them for every
     stored conversation when as_of moves, so that an incremental run recomputes only the customers with new
@@ -48,19 +48,19 @@
                 )
         end
     {%- endset -%}
-    {{ return([
-        ('response_status', response_status),
-        ('resolution_status', resolution_status),
-        ('resolved_at', 'case when ' ~ is_resolved ~ ' then ' ~ p ~ 'last_human_reply_at end'),
-        ('resolution_seconds', 'case when ' ~ is_resolved ~ ' then '
-            ~ seconds_between(p ~ 'first_customer_message_at', p ~ 'last_human_reply_at') ~ ' end'),
-        ('resolution_business_seconds', 'case when ' ~ is_resolved ~ ' then '
-            ~ p ~ 'resolution_business_seconds_if_resolved end'),
-        ('elapsed_handle_seconds', 'case when ' ~ is_resolved ~ ' then '
-            ~ seconds_between(p ~ 'first_human_reply_at', p ~ 'last_human_reply_at') ~ ' end'),
-        ('elapsed_handle_business_seconds', 'case when ' ~ is_resolved ~ ' then '
-            ~ p ~ 'elapsed_handle_business_seconds_if_resolved end'),
-        ('is_first_contact_resolution', is_first_contact_resolution),
-        ('is_one_touch_resolution', 'case when ' ~ is_resolved ~ ' then ' ~ p ~ 'human_reply_count = 1 end'),
-    ]) }}
+    {{ return({
+        'response_status': response_status,
+        'resolution_status': resolution_status,
+        'resolved_at': 'case when ' ~ is_resolved ~ ' then ' ~ p ~ 'last_human_reply_at end',
+        'resolution_seconds': 'case when ' ~ is_resolved ~ ' then '
+            ~ seconds_between(p ~ 'first_customer_message_at', p ~ 'last_human_reply_at') ~ ' end',
+        'resolution_business_seconds': 'case when ' ~ is_resolved ~ ' then '
+            ~ p ~ 'resolution_business_seconds_if_resolved end',
+        'elapsed_handle_seconds': 'case when ' ~ is_resolved ~ ' then '
+            ~ seconds_between(p ~ 'first_human_reply_at', p ~ 'last_human_reply_at') ~ ' end',
+        'elapsed_handle_business_seconds': 'case when ' ~ is_resolved ~ ' then '
+            ~ p ~ 'elapsed_handle_business_seconds_if_resolved end',
+        'is_first_contact_resolution': is_first_contact_resolution,
+        'is_one_touch_resolution': 'case when ' ~ is_resolved ~ ' then ' ~ p ~ 'human_reply_count = 1 end',
+    }) }}
 {% endmacro %}

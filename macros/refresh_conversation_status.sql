@@ -3,7 +3,7 @@
     (conversation_status_columns) are re-evaluated in place, on the rows where they changed. -#}
 {% macro refresh_conversation_status() %}
     {%- if is_incremental() -%}
-        {%- set columns = conversation_status_columns('', as_of_timestamp()) -%}
+        {%- set columns = conversation_status_columns('', as_of_timestamp()).items() -%}
         update {{ this }}
         set
         {%- for name, expression in columns %}

@@ -9,10 +9,7 @@
     post_hook="{{ refresh_conversation_status() }}"
 ) }}
 -- depends_on: {{ ref('int_affected_customers') }}
-{%- set status = namespace(resolution='') %}
-{%- for name, expression in conversation_status_columns('conversations.', 'conversations.as_of_at') %}
-    {%- if name == 'resolution_status' %}{% set status.resolution = expression %}{% endif %}
-{%- endfor %}
+{%- set statuses = conversation_status_columns('conversations.', 'conversations.as_of_at') %}
 {%- set escalation_seconds = var('escalation_window_hours') * 3600 %}
 with messages as (
     select
@@ -121,7 +118,7 @@ escalations as (
 -- pending until the quiet period ends. Their business seconds are computed now, whatever as_of says.
 resolvable as (
     select * from conversations
-    where ({{ status.resolution }}) in ('resolved', 'pending')
+    where ({{ statuses['resolution_status'] }}) in ('resolved', 'pending')
 ),
 
 business_first_replies as (
@@ -183,7 +180,7 @@ select
     measured.first_any_reply_at,
     {{ seconds_between('measured.first_customer_message_at', 'measured.first_any_reply_at') }}
         as first_any_reply_seconds,
-    {%- for name, expression in conversation_status_columns('measured.', 'measured.as_of_at') %}
+    {%- for name, expression in conversation_status_columns('measured.', 'measured.as_of_at').items() %}
         {{ expression }} as {{ name }},
     {%- endfor %}
     measured.has_dm_request,

@@ -6,7 +6,7 @@
     pre_hook="{{ delete_recomputed('conversation_id', 'int_conversations') }}",
     post_hook=[
         "{{ refresh_observed_seconds() }}",
-        "{{ copy_conversation_status(conversation_status_columns('', 'as_of') | map(attribute=0) | list) }}"
+        "{{ copy_conversation_status(conversation_status_columns('', 'as_of').keys() | list) }}"
     ]
 ) }}
 -- depends_on: {{ ref('int_affected_customers') }}

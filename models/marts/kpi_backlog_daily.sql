@@ -90,6 +90,7 @@ local_events as (
         events.channel,
         events.waiting_change,
         events.over_window_change,
+        account_channels.first_date,
         cast({{ utc_to_local('events.event_at', 'account_channels.account_timezone') }} as timestamp) as local_at
     from events
     inner join account_channels
@@ -106,6 +107,7 @@ bucketed as (
         channel,
         waiting_change,
         over_window_change,
+        first_date,
         case
             when local_at = cast(cast(local_at as date) as timestamp)
                 then {{ add_days('cast(local_at as date)', -1) }}
@@ -117,18 +119,13 @@ bucketed as (
 daily_changes as (
     -- an event before the first day counts from the first day on
     select
-        bucketed.account_id,
-        bucketed.channel,
-        greatest(bucketed.snapshot_date, account_channels.first_date) as activity_date,
-        sum(bucketed.waiting_change) as waiting_change,
-        sum(bucketed.over_window_change) as over_window_change
+        account_id,
+        channel,
+        greatest(snapshot_date, first_date) as activity_date,
+        sum(waiting_change) as waiting_change,
+        sum(over_window_change) as over_window_change
     from bucketed
-    inner join account_channels
-        on bucketed.account_id = account_channels.account_id and bucketed.channel = account_channels.channel
-    group by
-        bucketed.account_id,
-        bucketed.channel,
-        greatest(bucketed.snapshot_date, account_channels.first_date)
+    group by account_id, channel, greatest(snapshot_date, first_date)
 ),
 
 running as (
