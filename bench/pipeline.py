@@ -29,6 +29,7 @@ from datetime import date
 from pathlib import Path
 
 from bench import cpu_model
+from orchestration.dbt_args import build_args
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -141,8 +142,9 @@ def pipeline(landing: Path, warehouse: Path, env: dict[str, str], full_refresh: 
     stages["ingest"] = run_stage([*stage, "ingest", str(warehouse), str(landing)], env)
     stages["sentiment"] = run_stage([*stage, "sentiment", str(warehouse)], env)
     target = warehouse.parent / "target"
-    dbt = [str(Path(sys.executable).parent / "dbt"), "build", "--quiet", "--target-path", str(target)]
-    stages["dbt build"] = run_stage(dbt + (["--full-refresh"] if full_refresh else []), env)
+    dbt = [str(Path(sys.executable).parent / "dbt"), "--quiet"]
+    args = build_args(full_refresh=full_refresh, unit_tests=full_refresh)  # as the Dagster asset runs it
+    stages["dbt build"] = run_stage([*dbt, *args, "--target-path", str(target)], env)
     stages["dbt build"]["layers"] = dbt_layers(target)
     stages["dbt build"]["slowest"] = slowest_nodes(target)
     stages["serving copy"] = run_stage([*stage, "serving", str(warehouse)], env)

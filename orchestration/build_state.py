@@ -5,7 +5,8 @@ docs/definitions.md "Incremental builds") handle the two ways the data grows: ne
 forward. Anything else changes history, and then only a full refresh gives the marts a full build would give:
 
 - a landing file loaded before was replaced by a new version or removed (its old rows are gone from raw);
-- the models, macros, seeds or dbt_project.yml changed (other rules, other opening hours, other columns);
+- the models, macros, seeds or dbt_project.yml changed (other rules, other opening hours, other columns), or
+  the version of dbt, dbt-duckdb or DuckDB;
 - a dbt var other than as_of changed, or as_of moved back;
 - the last build did not finish (some models may hold a batch the others never saw);
 - there was no build yet, or the incremental tables are missing.
@@ -21,12 +22,21 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 
 import duckdb
 
 TABLE = "raw.dbt_build_state"
 PROJECT_PATHS = ("dbt_project.yml", "models", "macros", "seeds")
+TOOLS = ("dbt-core", "dbt-duckdb", "duckdb")
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "none"
 
 
 @dataclass(frozen=True)
@@ -50,8 +60,12 @@ class Decision:
 
 
 def project_hash(root: Path) -> str:
-    """SHA-256 over the path and content of every file of the dbt project that shapes the models."""
+    """SHA-256 over the path and content of every file of the dbt project that shapes the models, and the
+    versions of dbt, its adapter and DuckDB (another version may compute differently; an incremental build also
+    leaves the unit tests out, so a new version must come with a full refresh, which runs them)."""
     digest = hashlib.sha256()
+    for package in TOOLS:
+        digest.update(f"{package}=={_version(package)}\n".encode())
     for name in PROJECT_PATHS:
         path = root / name
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]

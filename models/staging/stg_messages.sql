@@ -5,7 +5,14 @@
 -- last second are read again: harmless) and, for the messages they name, the version kept so far; the latest
 -- wins. History that changes otherwise (a file replaced, an erasure) is rebuilt by a full refresh (see
 -- orchestration/build_state.py).
+-- The watermark is read when the model compiles and written into the SQL as a constant: the engine can then
+-- filter the raw tables' scans (their row groups are in load order) instead of every raw row going through the
+-- staging views' joins before the filter.
 {{ config(materialized='incremental', unique_key='message_key', incremental_strategy='delete+insert') }}
+{%- set watermark = none %}
+{%- if is_incremental() and execute %}
+    {%- set watermark = run_query('select max(loaded_at) from ' ~ this).columns[0].values()[0] %}
+{%- endif %}
 with versions as (
     select * from {{ ref('stg_canonical__messages') }}
     union all
@@ -34,7 +41,11 @@ new_versions as (
         loaded_at
     from versions
     {%- if is_incremental() %}
-        where loaded_at >= (select max(loaded_at) from {{ this }})
+        {%- if watermark is none %}
+            where loaded_at >= (select max(loaded_at) from {{ this }})
+        {%- else %}
+            where loaded_at >= cast('{{ watermark }}' as timestamp)
+        {%- endif %}
     {%- endif %}
 ),
 

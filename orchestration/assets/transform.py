@@ -51,7 +51,9 @@ def dbt_models(
             decision = build_state.Decision(True, "full refresh requested")
         build_state.record_start(con, fingerprint, decision, _now())
     context.log.info(("full refresh: " if decision.full_refresh else "") + decision.reason)
-    yield from dbt.cli(build_args(config.as_of, decision.full_refresh), context=context).stream()
+    # an incremental build runs the project the last finished build ran, unit tests included: they are left out
+    args = build_args(config.as_of, decision.full_refresh, unit_tests=decision.full_refresh)
+    yield from dbt.cli(args, context=context).stream()
     with warehouse.connect() as con:
         as_of = build_state.record_finish(con, _now())
         if context.is_subset:

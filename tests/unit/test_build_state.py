@@ -67,6 +67,14 @@ def test_project_hash_follows_model_files(tmp_path):
     assert build_state.project_hash(tmp_path) != first
 
 
+def test_project_hash_follows_the_versions_of_dbt_and_duckdb(tmp_path, monkeypatch):
+    (tmp_path / "dbt_project.yml").write_text("name: x\n")
+    first = build_state.project_hash(tmp_path)
+    real = build_state._version
+    monkeypatch.setattr(build_state, "_version", lambda p: "9.9.9" if p == "duckdb" else real(p))
+    assert build_state.project_hash(tmp_path) != first
+
+
 def test_state_round_trip_and_invalidate(tmp_path):
     con = duckdb.connect()
     con.execute("create schema raw; create schema intermediate")

@@ -23,3 +23,8 @@ def test_full_refresh_flag():
 def test_bad_as_of_is_refused_with_a_reason(bad):
     with pytest.raises(ValueError, match="as_of"):
         dbt_vars(bad)
+
+
+def test_an_incremental_build_can_leave_the_unit_tests_out():
+    assert build_args(unit_tests=False) == ["build", "--exclude-resource-type", "unit_test"]
+    assert build_args(full_refresh=True, unit_tests=True) == ["build", "--full-refresh"]

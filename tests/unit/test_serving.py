@@ -82,8 +82,13 @@ def rows(db: Path, table: str) -> list[tuple]:
 
 def leftovers(*folders: Path) -> list[str]:
     return sorted(
-        p.name for folder in folders for p in folder.iterdir() if ".tmp-" in p.name or p.suffix == ".wal"
+        p.name for folder in folders for p in folder.rglob("*") if ".tmp-" in p.name or p.suffix == ".wal"
     )
+
+
+def files(folder: Path) -> list[str]:
+    """Every file under ``folder``, as a relative path."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 @pytest.fixture
@@ -140,28 +145,26 @@ def test_parquet_files_and_manifest(warehouse):
     summary = publish(warehouse)
 
     folder = warehouse.parent / "serving"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "kpi_agent_daily.parquet",
-        "kpi_daily.parquet",
-        "manifest.json",
-    ]
+    assert files(folder) == ["kpi_agent_daily/all.parquet", "kpi_daily/all.parquet", "manifest.json"]
     with duckdb.connect() as con:
-        got = con.execute(f"select * from '{folder / 'kpi_daily.parquet'}' order by all").fetchall()
+        got = con.execute(f"select * from '{folder / 'kpi_daily' / '*.parquet'}' order by all").fetchall()
     assert got == rows(warehouse, "kpi_daily") == rows(warehouse.parent / "serving.duckdb", "kpi_daily")
-    assert summary["parquet_bytes"] == sum(p.stat().st_size for p in folder.glob("*.parquet"))
+    assert summary["parquet_bytes"] == sum(p.stat().st_size for p in folder.rglob("*.parquet"))
 
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["as_of"] == "2024-03-02T18:30:00" == summary["as_of"]
     assert datetime.fromisoformat(manifest["published_at"]).tzinfo is not None
     assert manifest["tables"]["kpi_daily"]["rows"] == 2
-    assert manifest["tables"]["kpi_daily"]["parquet"] == "kpi_daily.parquet"
+    assert manifest["tables"]["kpi_daily"]["parquet"] == "kpi_daily/*.parquet"
+    assert manifest["tables"]["kpi_daily"]["files"]["all"]["rows"] == 2
+    assert manifest["publish"]["mode"] == summary["mode"] == "full"
     assert manifest["tables"]["kpi_agent_daily"]["comment"] == "One row per agent x day."
 
 
 def test_explicit_destinations(warehouse, tmp_path):
     publish(warehouse, serving_db=tmp_path / "bi" / "kpis.duckdb", parquet_dir=tmp_path / "lake")
     assert rows(tmp_path / "bi" / "kpis.duckdb", "kpi_daily") == rows(warehouse, "kpi_daily")
-    assert (tmp_path / "lake" / "kpi_daily.parquet").is_file()
+    assert (tmp_path / "lake" / "kpi_daily" / "all.parquet").is_file()
     assert not (warehouse.parent / "serving.duckdb").exists()
 
 
@@ -191,14 +194,14 @@ def test_a_connected_reader_keeps_its_build_and_a_new_connection_sees_the_new_on
             reader.execute(sa.text("create table marts.x (a int)"))
         reader.rollback()
 
-        def watching(con, name, path):  # runs while publish() writes the new build
+        def watching(con, query, path):  # runs while publish() writes the new build
             seen_while_writing.append(reader.execute(sa.text(SUM_SQL)).scalar())
-            write_parquet(con, name, path)
+            write_parquet(con, query, path)
 
         monkeypatch.setattr(serving, "_write_parquet", watching)
         publish(warehouse)
 
-        assert seen_while_writing == [7, 7]
+        assert seen_while_writing == [7]  # only kpi_daily changed: one file written again
         assert reader.execute(sa.text(SUM_SQL)).scalar() == 7  # still the build it opened (the old inode)
         assert total_in_new_process(target) == 14  # another process connecting now gets the new build
     engine.dispose()
@@ -212,7 +215,7 @@ def test_a_failure_in_the_middle_leaves_the_old_serving_copy(warehouse, monkeypa
     publish(warehouse)
     target = warehouse.parent / "serving.duckdb"
     folder = warehouse.parent / "serving"
-    before = {p.name: p.read_bytes() for p in [target, *folder.iterdir()]}
+    before = {p.name: p.read_bytes() for p in [target, *folder.rglob("*.*")]}
     set_conversations(warehouse, 100)
 
     def boom(*args, **kwargs):
@@ -223,7 +226,7 @@ def test_a_failure_in_the_middle_leaves_the_old_serving_copy(warehouse, monkeypa
     with pytest.raises(OSError, match="disk full"):
         publish(warehouse)
 
-    assert {p.name: p.read_bytes() for p in [target, *folder.iterdir()]} == before
+    assert {p.name: p.read_bytes() for p in [target, *folder.rglob("*.*")]} == before
     assert rows(target, "kpi_daily")[0][2] == 3
     assert leftovers(warehouse.parent, folder) == []
 
@@ -315,7 +318,7 @@ def test_customers_become_pseudonyms_ids_keyed_hashes_and_text_is_dropped(tmp_pa
     with duckdb.connect() as con:  # the Parquet files hold what the DuckDB copy holds
         parquet = con.execute(
             f"select conversation_id, account_id, channel, customer_id, first_reply_agent, message_count "
-            f"from '{tmp_path / 'serving' / 'fct_conversations.parquet'}' order by message_count"
+            f"from '{tmp_path / 'serving' / 'fct_conversations' / 'all.parquet'}' order by message_count"
         ).fetchall()
     assert parquet == got
     personal = json.loads((tmp_path / "serving" / "manifest.json").read_text())["personal_data"]
@@ -469,7 +472,8 @@ def test_agents_looked_up_in_the_map_equal_agents_hashed_row_by_row(tmp_path, mo
     with duckdb.connect() as con:
         for folder in ("mapped", "hashed"):
             assert (
-                con.execute(f"select * from '{tmp_path / folder / 'fct_turns.parquet'}'").fetchall() == hashed
+                con.execute(f"select * from '{tmp_path / folder / 'fct_turns' / 'all.parquet'}'").fetchall()
+                == hashed
             )
     agents = {(r[1], r[3]) for r in mapped}
     assert ("open", "agent 0") in agents  # open publishes its agents
@@ -479,3 +483,170 @@ def test_agents_looked_up_in_the_map_equal_agents_hashed_row_by_row(tmp_path, mo
     no_account = {a for account, a in agents if account is None}
     assert no_account == {None, "(unattributed)"}  # without an account an agent has no pseudonym
     assert summary["tables"] == {"fct_turns": 2000, "kpi_daily": 1}
+
+
+# ------------------------------------------------------------------------------------------ incremental publish
+
+
+def days_warehouse(path: Path) -> Path:
+    """fct_conversations over three days (partitioned by started_date, 1,000 rows a day, one row without a day)
+    with customers to pseudonymise, and a small kpi mart."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts; create schema seeds")
+        con.execute(
+            "create table seeds.accounts as select 'acme' as account_id, false as publish_agent_names"
+        )
+        con.execute(
+            """
+            create table marts.fct_conversations as
+            select
+                'twitter:' || i as conversation_id,
+                'acme' as account_id,
+                'twitter' as channel,
+                'u' || (i % 300) as customer_id,
+                case when i = 0 then null else date '2024-03-01' + (i % 3)::int end as started_date,
+                'resolved' as resolution_status,
+                i as message_count
+            from range(3000) t(i)
+            """
+        )
+        con.execute("comment on column marts.fct_conversations.started_date is 'Local day.'")
+        con.execute("create table marts.kpi_daily as select 'acme' as account_id, 5 as conversations")
+    return path
+
+
+def parquet_rows(folder: Path, mart: str) -> list[tuple]:
+    with duckdb.connect() as con:
+        return con.execute(f"select * from '{folder / mart / '*.parquet'}' order by all").fetchall()
+
+
+def test_an_incremental_publish_writes_only_changed_partitions_and_equals_a_full_one(tmp_path):
+    warehouse = days_warehouse(tmp_path / "w.duckdb")
+    first = publish(warehouse)
+    folder = tmp_path / "serving"
+    assert first["mode"] == "full" and first["partitions_written"] == 5  # 3 days + no day + kpi_daily
+    assert files(folder) == [
+        "fct_conversations/2024-03-01.parquet",
+        "fct_conversations/2024-03-02.parquet",
+        "fct_conversations/2024-03-03.parquet",
+        "fct_conversations/none.parquet",
+        "kpi_daily/all.parquet",
+        "manifest.json",
+    ]
+    untouched = (folder / "fct_conversations" / "2024-03-02.parquet").stat()
+    with duckdb.connect(str(warehouse)) as con:
+        # a status moves on day 2024-03-01, day 2024-03-03 loses every row, a new day arrives, no row loses its day
+        con.execute(
+            "update marts.fct_conversations set resolution_status = 'pending' where conversation_id = 'twitter:3'"
+        )
+        con.execute("delete from marts.fct_conversations where started_date = date '2024-03-03'")
+        con.execute(
+            "insert into marts.fct_conversations select 'twitter:new' || i, 'acme', 'twitter', 'u9', "
+            "date '2024-03-05', 'open', i from range(10) t(i)"
+        )
+
+    second = publish(warehouse)
+
+    assert (second["mode"], second["partitions_written"], second["partitions_kept"]) == ("incremental", 2, 3)
+    assert files(folder) == [
+        "fct_conversations/2024-03-01.parquet",
+        "fct_conversations/2024-03-02.parquet",
+        "fct_conversations/2024-03-05.parquet",
+        "fct_conversations/none.parquet",
+        "kpi_daily/all.parquet",
+        "manifest.json",
+    ]
+    assert (folder / "fct_conversations" / "2024-03-02.parquet").stat().st_mtime_ns == untouched.st_mtime_ns
+    assert second["tables"] == {"fct_conversations": 2010, "kpi_daily": 1}
+    # the same rows as a full publish of the same marts, in the DuckDB copy and in the Parquet files
+    full = publish(warehouse, serving_db=tmp_path / "full.duckdb", parquet_dir=tmp_path / "full", full=True)
+    assert full["mode"] == "full"
+    for mart in ("fct_conversations", "kpi_daily"):
+        assert rows(tmp_path / "serving.duckdb", mart) == rows(tmp_path / "full.duckdb", mart)
+        assert (
+            parquet_rows(folder, mart)
+            == parquet_rows(tmp_path / "full", mart)
+            == rows(tmp_path / "full.duckdb", mart)
+        )
+    assert comments(tmp_path / "serving.duckdb") == comments(tmp_path / "full.duckdb")
+    assert ("twitter", KEY.pseudonym("twitter", "u9")) in {
+        (r[2], r[3]) for r in rows(tmp_path / "serving.duckdb", "fct_conversations")
+    }
+    third = publish(warehouse)  # nothing changed: nothing written
+    assert (third["mode"], third["partitions_written"]) == ("incremental", 0)
+    assert rows(tmp_path / "serving.duckdb", "fct_conversations") == rows(
+        tmp_path / "full.duckdb", "fct_conversations"
+    )
+
+
+def test_a_full_publish_after_an_erasure_a_new_key_or_a_replaced_serving_copy(tmp_path, monkeypatch):
+    warehouse = days_warehouse(tmp_path / "w.duckdb")
+    publish(warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.erased_authors as select 'twitter' as channel")
+    erased = publish(warehouse)
+    assert erased["mode"] == "full" and "erasure" in erased["reason"]
+    assert publish(warehouse)["mode"] == "incremental"
+
+    monkeypatch.setenv(KEY_ENV, "another-key-0123456789ab")
+    assert publish(warehouse)["mode"] == "full"
+
+    other = tmp_path / "other.duckdb"
+    publish(warehouse, serving_db=other, parquet_dir=tmp_path / "other")
+    (tmp_path / "serving.duckdb").write_bytes(other.read_bytes())  # someone put another file in its place
+    replaced = publish(warehouse)
+    assert replaced["mode"] == "full" and "not the one" in replaced["reason"]
+
+    (
+        tmp_path / "serving" / "fct_conversations" / "2024-03-03.parquet"
+    ).unlink()  # a Parquet file went missing
+    repaired = publish(warehouse)
+    assert (repaired["mode"], repaired["partitions_written"]) == ("incremental", 1)
+    assert (tmp_path / "serving" / "fct_conversations" / "2024-03-03.parquet").is_file()
+
+
+def test_a_publish_of_the_layout_before_partitions_removes_its_files(tmp_path):
+    warehouse = days_warehouse(tmp_path / "w.duckdb")
+    folder = tmp_path / "serving"
+    folder.mkdir()
+    (folder / "kpi_daily.parquet").write_bytes(b"old")
+    (folder / "manifest.json").write_text(
+        json.dumps({"tables": {"kpi_daily": {"rows": 1, "parquet": "kpi_daily.parquet"}}})
+    )
+    assert publish(warehouse)["mode"] == "full"
+    assert not (folder / "kpi_daily.parquet").exists()
+
+
+def test_plan_compares_fingerprints_per_partition():
+    now = {"m": {"2024-03-01": [2, "10"], "2024-03-02": [1, "7"]}, "k": {"all": [1, "3"]}}
+    state = {
+        "signature": "s",
+        "serving_db_stat": [10, 20],
+        "fingerprints": {"m": {"2024-03-01": [2, "10"], "2024-03-03": [4, "1"]}, "k": {"all": [1, "3"]}},
+    }
+    on_disk = {"m": {"2024-03-01", "2024-03-03"}, "k": {"all"}}
+    got = serving.plan(state, "s", now, [10, 20], on_disk)
+    assert (got.full, got.changed, got.removed) == (
+        False,
+        {"m": ["2024-03-02"], "k": []},
+        {"m": ["2024-03-03"], "k": []},
+    )
+    assert serving.plan(state, "s", now, [10, 20], {"m": set(), "k": {"all"}}).changed["m"] == [
+        "2024-03-01",
+        "2024-03-02",
+    ]
+    for args, reason in [
+        ((None, "s", now, [10, 20], on_disk), "no earlier publish"),
+        ((state, "t", now, [10, 20], on_disk), "changed"),
+        ((state, "s", now, [11, 20], on_disk), "not the one"),
+        ((state, "s", now, None, on_disk), "not the one"),
+    ]:
+        full = serving.plan(*args)
+        assert (
+            full.full
+            and reason in full.reason
+            and full.changed == {"m": ["2024-03-01", "2024-03-02"], "k": ["all"]}
+        )
+    assert serving.plan(state, "s", now, [10, 20], on_disk, full=True).full
