@@ -1,7 +1,8 @@
 """Serving copy: the marts published for readers (BI tools, analysts) who must never block the writer.
 
 After a successful run, ``publish()`` copies every table of schema ``marts`` into a new DuckDB file and renames it
-over ``serving.duckdb``, and writes one Parquet file per mart into ``serving/``. Readers open ``serving.duckdb``
+over ``serving.duckdb``, and writes the marts as Parquet files into ``serving/<mart>/`` (one file per day for the
+fct_* marts). Readers open ``serving.duckdb``
 read-only: the nightly run never waits for them (they hold another file), and they never see a half-written
 build (a rename is atomic). A connection opened before a publish keeps reading the build it opened (POSIX: the
 renamed-over file lives on until its last reader closes it); the next connection sees the new build.
@@ -30,16 +31,21 @@ its class says:
 A column of any other type that is not classified is withheld (not published) and reported: nothing new leaks by
 accident (tests/unit/test_serving.py fails on an unclassified column of models/marts/_marts.yml).
 
-Cost (10M messages: 10.4M mart rows; 2 cores shared with another benchmark, so CPU seconds are the steadier
-figure): 40 s (67 s of CPU) after a nightly run, was 45 s (78 s of CPU) before the agent map and zstd level 1.
-What is left is the keyed hashes of the ids and customers (~22M HMACs in SQL, about half the CPU), writing the
-DuckDB file and writing the Parquet files. A publish costs about the same after a nightly run as after a full
-build (35 s on a freshly written copy of the same marts): it rewrites every row. Measured and not adopted: a pseudonym cache (value -> pseudonym, hashing only new values)
-and hashing each distinct id once then joining, because looking pseudonyms up costs as much as hashing them
-(fct_turns, 3.7M rows: hashing every row 11.3 s, 21 s of CPU; with every pseudonym already cached, 4 s to gather
-them plus 8 s to join and write them in the mart's row order, 23 s of CPU; a hash join alone loses the order);
-and an incremental publish, because the marts do not record which rows changed (dbt deletes and appends the
-recomputed customers' rows), so only a full comparison with the previous build could prove the result the same.
+Incremental (see "incremental publish" below): the fct_* marts are split by day, and a publish deletes and
+writes again, in a copy of the last serving.duckdb and as Parquet files, only the days whose fingerprint (row
+count and sum of a 64-bit hash of every row, read from the warehouse) changed since the last publish; a full
+publish when the signature changed (columns, comments, key, agent rule, erasures, DuckDB, LAYOUT), when there is
+no earlier publish or when serving.duckdb is not the file the manifest recorded. The marts do not say which rows
+a run changed (dbt deletes and appends the recomputed customers' rows, most of them unchanged): the fingerprints
+find out by reading the marts once (about 1 s for 10M mart rows), which costs far less than hashing and writing
+every row again.
+
+Cost of a full publish (10M messages: 10.4M mart rows): about 30 s, most of it the keyed hashes of the ids and
+customers (~22M HMACs in SQL), writing the DuckDB file and writing the Parquet files. Measured and not adopted: a
+pseudonym cache (value -> pseudonym, hashing only new values) and hashing each distinct id once then joining,
+because looking pseudonyms up costs as much as hashing them (fct_turns, 3.7M rows: hashing every row 11.3 s, 21 s
+of CPU; with every pseudonym already cached, 4 s to gather them plus 8 s to join and write them in the mart's row
+order, 23 s of CPU; a hash join alone loses the order).
 """
 
 from __future__ import annotations

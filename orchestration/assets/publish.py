@@ -31,7 +31,7 @@ MARTS = (
     kinds={"duckdb", "parquet"},
     pool="warehouse",
     description=(
-        "Every mart copied to serving.duckdb (read-only for BI tools) and serving/<mart>.parquet beside the "
+        "Every mart copied to serving.duckdb (read-only for BI tools) and serving/<mart>/*.parquet beside the "
         "warehouse, written to new files and renamed atomically: readers never block the run nor see half a build. "
         "No message text; customers (and agents, unless the account's seed row allows their names) appear as keyed "
         "pseudonyms (orchestration/serving.py)."
@@ -57,6 +57,9 @@ def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             "rows": summary["rows"],
             "tables": dg.MetadataValue.json(summary["tables"]),
             "seconds": round(summary["seconds"], 3),
+            "mode": f"{summary['mode']}: {summary['reason']}",
+            "partitions_written": summary["partitions_written"],
+            "partitions_kept": summary["partitions_kept"],
             "withheld_columns": dg.MetadataValue.json(summary["withheld"]),
         }
     )
