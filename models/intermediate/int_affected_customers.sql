@@ -3,8 +3,8 @@
 -- their customer now and the one they had before. Every rule that looks past one conversation (the next contact
 -- of first-contact resolution, escalation, the conversation gap) looks at the same customer's messages only, so
 -- nobody else's rows can change with these messages. What changes for everyone when as_of moves (pending,
--- resolved, first-contact resolution decided, observed seconds) is updated in place by post-hooks
--- (refresh_conversation_status, copy_conversation_status, refresh_observed_seconds), not recomputed.
+-- resolved, first-contact resolution decided) is updated in place by post-hooks (refresh_conversation_status,
+-- copy_conversation_status), not recomputed.
 -- After a full build every customer is in the batch.
 with messages as (
     select * from {{ ref('int_messages') }}

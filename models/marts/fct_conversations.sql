@@ -4,10 +4,7 @@
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{{ delete_recomputed('conversation_id', 'int_conversations') }}",
-    post_hook=[
-        "{{ refresh_observed_seconds() }}",
-        "{{ copy_conversation_status(conversation_status_columns('', 'as_of').keys() | list) }}"
-    ]
+    post_hook="{{ copy_conversation_status(conversation_status_columns('', 'as_of').keys() | list) }}"
 ) }}
 -- depends_on: {{ ref('int_affected_customers') }}
 with conversations as (
@@ -21,10 +18,6 @@ accounts as (
 
 sentiment as (
     select * from {{ ref('int_conversation_sentiment') }}
-),
-
-as_of as (
-    select {{ as_of_timestamp() }} as as_of_at
 ),
 
 localized as (
@@ -62,7 +55,6 @@ select
     localized.first_any_reply_at,
     localized.first_any_reply_seconds,
     localized.response_status,
-    {{ seconds_between('localized.first_customer_message_at', 'as_of.as_of_at') }} as observed_seconds,
     localized.resolution_status,
     localized.resolved_at,
     localized.resolution_seconds,
@@ -79,5 +71,4 @@ select
     sentiment.sentiment_lift,
     sentiment.sentiment_change
 from localized
-cross join as_of
 left join sentiment on localized.conversation_id = sentiment.conversation_id

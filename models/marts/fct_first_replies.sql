@@ -5,9 +5,9 @@
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{{ delete_recomputed('conversation_id', 'int_conversations') }}",
-    post_hook=["{{ refresh_observed_seconds() }}", "{{ copy_conversation_status(['response_status']) }}"]
+    post_hook="{{ copy_conversation_status(['response_status']) }}"
 ) }}
--- depends_on: {{ ref('int_affected_customers') }}, {{ ref('int_conversations') }}, {{ ref('stg_messages') }}
+-- depends_on: {{ ref('int_affected_customers') }}, {{ ref('int_conversations') }}
 with recomputed as (
     -- every conversation in a full build; the affected customers' ones in an incremental run
     select conversation_id from {{ ref('int_conversations') }}
@@ -25,7 +25,6 @@ select
     first_reply_business_seconds,
     first_human_reply_at is not null as is_answered,
     response_status,
-    observed_seconds,
     first_reply_agent,
     first_any_reply_at,
     first_any_reply_seconds,

@@ -5,9 +5,18 @@ with all_conversations as (
     select * from {{ ref('fct_conversations') }}
 ),
 
+as_of as (
+    select {{ as_of_timestamp() }} as as_of_at
+),
+
 conversations as (
-    select * from all_conversations
-    where is_customer_initiated
+    -- with as_of_at, for the service levels' time observed (first customer message to as_of)
+    select
+        all_conversations.*,
+        as_of.as_of_at
+    from all_conversations
+    cross join as_of
+    where all_conversations.is_customer_initiated
 ),
 
 days as (
@@ -49,8 +58,8 @@ conversation_days as (
         avg(first_reply_business_seconds) as first_reply_business_seconds_mean,
         {{ percentile('first_any_reply_seconds', 0.5) }}
             as first_any_reply_seconds_median,
-        {{ service_level_counts(15, 'answered_within_15m', 'offered_15m', 'answered_within_15m_share') }},
-        {{ service_level_counts(60, 'answered_within_60m', 'offered_60m', 'answered_within_60m_share') }},
+        {{ service_level_counts(15, 'answered_within_15m', 'offered_15m', 'answered_within_15m_share', 'as_of_at') }},
+        {{ service_level_counts(60, 'answered_within_60m', 'offered_60m', 'answered_within_60m_share', 'as_of_at') }},
         count(case when resolution_status = 'resolved' then 1 end) as resolved_conversations,
         count(case when resolution_status = 'pending' then 1 end)
             as resolution_pending_conversations,
