@@ -50,6 +50,7 @@ order, 23 s of CPU; a hash join alone loses the order).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -395,7 +396,7 @@ def signature(
             for name, comment in marts
         },
     }
-    return json.dumps(described, sort_keys=True)
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
 def plan(
