@@ -65,7 +65,14 @@ select
     localized.is_one_touch_resolution,
     localized.has_dm_request,
     localized.is_escalated_to_private,
-    localized.next_customer_contact_at,
+    -- only within the longest window a KPI looks ahead (FCR, resolution quiet period): a contact later than that
+    -- changes no KPI, and leaving it out lets a conversation's row stop changing once its windows are over
+    case
+        when
+            {{ seconds_between('localized.last_message_at', 'localized.next_customer_contact_at') }}
+            <= {{ [var('fcr_window_days') * 86400, var('resolution_quiet_hours') * 3600] | max }}
+            then localized.next_customer_contact_at
+    end as next_customer_contact_at,
     sentiment.customer_sentiment_start,
     sentiment.customer_sentiment_end,
     sentiment.sentiment_lift,
