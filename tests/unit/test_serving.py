@@ -650,3 +650,36 @@ def test_plan_compares_fingerprints_per_partition():
             and full.changed == {"m": ["2024-03-01", "2024-03-02"], "k": ["all"]}
         )
     assert serving.plan(state, "s", now, [10, 20], on_disk, full=True).full
+
+
+@pytest.mark.parametrize("fails_on", ["serving.duckdb", "manifest.json"])
+def test_a_publish_interrupted_after_the_parquet_files_is_repaired_by_the_next_one(
+    tmp_path, monkeypatch, fails_on
+):
+    """A crash after some files were renamed into place (Parquet first, then serving.duckdb, then the manifest):
+    the next publish still ends with what a full publish of the same marts gives."""
+    warehouse = days_warehouse(tmp_path / "w.duckdb")
+    publish(warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.fct_conversations set message_count = -1 where started_date = date '2024-03-02'"
+        )
+    replace = serving.os.replace
+
+    def crash(source, target):
+        if Path(target).name == fails_on:
+            raise OSError("power cut")
+        replace(source, target)
+
+    monkeypatch.setattr(serving.os, "replace", crash)
+    with pytest.raises(OSError, match="power cut"):
+        publish(warehouse)
+    monkeypatch.setattr(serving.os, "replace", replace)
+
+    publish(warehouse)
+    publish(warehouse, serving_db=tmp_path / "full.duckdb", parquet_dir=tmp_path / "full", full=True)
+    for mart in ("fct_conversations", "kpi_daily"):
+        assert rows(tmp_path / "serving.duckdb", mart) == rows(tmp_path / "full.duckdb", mart)
+        assert parquet_rows(tmp_path / "serving", mart) == parquet_rows(tmp_path / "full", mart)
+    assert files(tmp_path / "serving") == files(tmp_path / "full")
+    assert leftovers(tmp_path, tmp_path / "serving") == []
