@@ -111,7 +111,9 @@ def stage_main(stage: str, paths: list[str]) -> None:
     if stage == "serving":
         from orchestration.serving import publish
 
-        publish(Path(paths[0]))
+        summary = publish(Path(paths[0]))
+        written = summary["partitions_written"]
+        print(f"{summary['mode']} {written} {written + summary['partitions_kept']}")
 
 
 def dbt_layers(target_dir: Path) -> dict[str, float]:
@@ -148,6 +150,8 @@ def pipeline(landing: Path, warehouse: Path, env: dict[str, str], full_refresh: 
     stages["dbt build"]["layers"] = dbt_layers(target)
     stages["dbt build"]["slowest"] = slowest_nodes(target)
     stages["serving copy"] = run_stage([*stage, "serving", str(warehouse)], env)
+    mode, written, partitions = stages["serving copy"]["output"].strip().splitlines()[-1].split()
+    stages["serving copy"]["publish"] = {"mode": mode, "written": int(written), "partitions": int(partitions)}
     return stages
 
 
@@ -235,6 +239,11 @@ def bench(messages: int, days: int, accounts: int, env: dict[str, str], keep: Pa
     night_total = sum(s["seconds"] for s in night.values())
     lines.append(f"\nnightly / full: {night_total / full_total:.1%} (new messages stored: {nightly_rows:,})")
     lines.append(f"customers recomputed by the nightly run: {recomputed:,} of {customers:,}")
+    publish = night["serving copy"]["publish"]
+    lines.append(
+        f"serving copy after the nightly run: {publish['mode']}, {publish['written']} of "
+        f"{publish['partitions']} mart partitions written"
+    )
     print("\n".join(lines))
     strip = lambda stages: {k: {kk: vv for kk, vv in v.items() if kk != "output"} for k, v in stages.items()}  # noqa: E731
     return {
