@@ -184,7 +184,9 @@ def load_file(
 
     ``key``: the pseudonym key, needed only once a customer was erased (default: privacy.resolve_key for the
     connection's warehouse file)."""
-    loaded_at = (loaded_at or datetime.now(UTC)).replace(tzinfo=None, microsecond=0)
+    # to the microsecond: each load has its own instant, so an incremental dbt run reads exactly the rows loaded
+    # after the last one it saw (loaded_at > watermark), never the last load again
+    loaded_at = (loaded_at or datetime.now(UTC)).replace(tzinfo=None)
     key = erasure_key(con, key)
     try:
         if not path.is_file():
@@ -413,7 +415,7 @@ def _load_batch(
     loaded_at: datetime | None,
 ) -> list[FileResult]:
     """Load files with the format's batch parser; the files it does not take are loaded one by one."""
-    at = (loaded_at or datetime.now(UTC)).replace(tzinfo=None, microsecond=0)
+    at = (loaded_at or datetime.now(UTC)).replace(tzinfo=None)  # to the microsecond, as load_file
     # (position, content, hash) of the regular, matching, small files that could be read
     readable: list[tuple[int, bytes, str]] = []
     for i, path in enumerate(paths):

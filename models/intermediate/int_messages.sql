@@ -50,7 +50,7 @@ changed as (
         staged.source_thread_key
     from staged
     cross join previous_run
-    where staged.loaded_at >= previous_run.loaded_watermark or staged.sent_at > previous_run.previous_as_of
+    where staged.loaded_at > previous_run.loaded_watermark or staged.sent_at > previous_run.previous_as_of
 ),
 
 touched_threads as (

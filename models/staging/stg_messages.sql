@@ -1,9 +1,9 @@
 -- Every message from every landing format, one row each (its latest loaded version), in one shape. Keys are scoped
 -- by channel so that ids from different platforms never collide; a tweet delivered in two formats is kept once
 -- (the canonical one).
--- Incremental: a run reads only the raw rows loaded since the last one (loaded_at, to the second, so rows of the
--- last second are read again: harmless) and, for the messages they name, the version kept so far; the latest
--- wins. History that changes otherwise (a file replaced, an erasure) is rebuilt by a full refresh (see
+-- Incremental: a run reads only the raw rows loaded after the last one it stored (loaded_at, to the microsecond:
+-- every load has its own instant, and loading is over before dbt runs) and, for the messages they name, the
+-- version kept so far; the latest wins. History that changes otherwise (a file replaced, an erasure) is rebuilt by a full refresh (see
 -- orchestration/build_state.py).
 -- The watermark is read when the model compiles and written into the SQL as a constant: the engine can then
 -- filter the raw tables' scans (their row groups are in load order) instead of every raw row going through the
@@ -42,9 +42,9 @@ new_versions as (
     from versions
     {%- if is_incremental() %}
         {%- if watermark is none %}
-            where loaded_at >= (select max(loaded_at) from {{ this }})
+            where loaded_at > (select max(loaded_at) from {{ this }})
         {%- else %}
-            where loaded_at >= cast('{{ watermark }}' as timestamp)
+            where loaded_at > cast('{{ watermark }}' as timestamp)
         {%- endif %}
     {%- endif %}
 ),
