@@ -3,8 +3,8 @@
 -- (the canonical one).
 -- Incremental: a run reads only the raw rows loaded after the last one it stored (loaded_at, to the microsecond:
 -- every load has its own instant, and loading is over before dbt runs) and, for the messages they name, the
--- version kept so far; the latest wins. History that changes otherwise (a file replaced, an erasure) is rebuilt by a full refresh (see
--- orchestration/build_state.py).
+-- version kept so far; the latest wins. History that changes otherwise (a file replaced, an erasure) is rebuilt
+-- by a full refresh (see orchestration/build_state.py).
 -- The watermark is read when the model compiles and written into the SQL as a constant: the engine can then
 -- filter the raw tables' scans (their row groups are in load order) instead of every raw row going through the
 -- staging views' joins before the filter.
