@@ -8,6 +8,7 @@ forward. Anything else changes history, and then only a full refresh gives the m
 - the models, macros, seeds or dbt_project.yml changed (other rules, other opening hours, other columns), or
   the version of dbt, dbt-duckdb or DuckDB;
 - a dbt var other than as_of changed, or as_of moved back;
+- the brand handles of the twcs exports changed (an inbound tweet's account is the handle it @mentions);
 - the last build did not finish (some models may hold a batch the others never saw);
 - there was no build yet, or the incremental tables are missing.
 
@@ -44,6 +45,7 @@ class Fingerprint:
     files: frozenset[tuple[str, str]]  # (file_path, sha256) of every loaded landing file
     project: str  # sha256 of the dbt project's files
     variables: dict[str, str] = field(default_factory=dict)  # dbt vars of the run, as_of included
+    brands: str = ""  # the brand handles of the twcs exports (sha256): they attribute every inbound tweet
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,12 @@ def decide(
     previous_other_vars = {k: v for k, v in previous.fingerprint.variables.items() if k != "as_of"}
     if other_vars != previous_other_vars:
         return Decision(True, f"dbt vars changed: {previous_other_vars} -> {other_vars}")
+    if previous.fingerprint.brands != current.brands:
+        return Decision(
+            True,
+            "the brand handles of the twcs exports changed: every inbound tweet's account is read from its @mention "
+            "of a known handle, so tweets loaded before can belong to another account now",
+        )
     gone = sorted(path for path, _ in previous.fingerprint.files - current.files)
     if gone:
         more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
@@ -116,19 +124,44 @@ def current_fingerprint(con: duckdb.DuckDBPyConnection, root: Path, variables: d
     files = con.execute(
         "select file_path, file_hash from raw.load_manifest where status = 'loaded'"
     ).fetchall()
-    return Fingerprint(frozenset((str(p), str(h)) for p, h in files), project_hash(root), dict(variables))
+    return Fingerprint(
+        frozenset((str(p), str(h)) for p, h in files), project_hash(root), dict(variables), twcs_brands(con)
+    )
+
+
+def twcs_brands(con: duckdb.DuckDBPyConnection) -> str:
+    """SHA-256 of the brand handles of the twcs exports, as stg_twcs__tweets derives them (the first spelling of
+    each non-inbound author, case-insensitive). An inbound tweet belongs to the brand it @mentions among them, so
+    a new handle, or a new first spelling, changes the account of tweets loaded in earlier runs: history changed."""
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = 'raw' and table_name = 'twcs_messages'"
+    ).fetchone()[0]
+    if not exists:
+        return ""
+    handles = con.execute(
+        "select min(author_id) from raw.twcs_messages where not inbound group by lower(author_id) order by 1"
+    ).fetchall()
+    return hashlib.sha256("\n".join(h for (h,) in handles).encode()).hexdigest()
 
 
 def _encode(fingerprint: Fingerprint) -> str:
     return json.dumps(
-        {"files": sorted(fingerprint.files), "project": fingerprint.project, "vars": fingerprint.variables},
+        {
+            "files": sorted(fingerprint.files),
+            "project": fingerprint.project,
+            "vars": fingerprint.variables,
+            "brands": fingerprint.brands,
+        },
         sort_keys=True,
     )
 
 
 def _decode(text: str) -> Fingerprint:
     data = json.loads(text)
-    return Fingerprint(frozenset((p, h) for p, h in data["files"]), data["project"], data["vars"])
+    return Fingerprint(
+        frozenset((p, h) for p, h in data["files"]), data["project"], data["vars"], data.get("brands", "")
+    )
 
 
 def previous_build(con: duckdb.DuckDBPyConnection) -> PreviousBuild | None:

@@ -95,3 +95,31 @@ def test_state_round_trip_and_invalidate(tmp_path):
     assert decide(last, fingerprint, None).full_refresh is False
     build_state.invalidate(con, "erasure")
     assert decide(build_state.previous_build(con), fingerprint, None).full_refresh is True
+
+
+def test_new_twcs_brand_handles_mean_a_full_refresh():
+    """An inbound twcs tweet belongs to the brand it @mentions among the handles that reply: a new handle (or a
+    new first spelling of one) changes the account of tweets loaded before."""
+    before = Fingerprint(FILES, "project-1", {}, brands="b1")
+    grown = Fingerprint(FILES | {("twcs/2024-03-03.csv", "ccc")}, "project-1", {}, brands="b2")
+    decision = decide(PreviousBuild(before, True, None), grown, None)
+    assert decision.full_refresh and "brand handles" in decision.reason
+    same = Fingerprint(FILES | {("twcs/2024-03-03.csv", "ccc")}, "project-1", {}, brands="b1")
+    assert not decide(PreviousBuild(before, True, None), same, None).full_refresh
+
+
+def test_twcs_brands_follow_the_replying_handles():
+    con = duckdb.connect()
+    assert build_state.twcs_brands(con) == ""  # nothing loaded yet
+    con.execute("create schema raw; create table raw.twcs_messages (author_id varchar, inbound boolean)")
+    con.execute("insert into raw.twcs_messages values ('c1', true), ('Acme', false)")
+    first = build_state.twcs_brands(con)
+    con.execute("insert into raw.twcs_messages values ('c2', true), ('Acme', false)")  # more of the same
+    assert build_state.twcs_brands(con) == first
+    con.execute("insert into raw.twcs_messages values ('acme', false)")  # a spelling that does not come first
+    assert build_state.twcs_brands(con) == first
+    con.execute("insert into raw.twcs_messages values ('ACME', false)")  # comes first: the account is now ACME
+    spelled = build_state.twcs_brands(con)
+    assert spelled != first
+    con.execute("insert into raw.twcs_messages values ('Globex', false)")
+    assert build_state.twcs_brands(con) not in (first, spelled)
