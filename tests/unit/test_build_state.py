@@ -118,7 +118,7 @@ def test_twcs_brands_follow_the_replying_handles():
     assert build_state.twcs_brands(con) == first
     con.execute("insert into raw.twcs_messages values ('acme', false)")  # a spelling that does not come first
     assert build_state.twcs_brands(con) == first
-    con.execute("insert into raw.twcs_messages values ('ACME', false)")  # comes first: the account is now ACME
+    con.execute("insert into raw.twcs_messages values ('ACME', false)")  # comes first: now the account
     spelled = build_state.twcs_brands(con)
     assert spelled != first
     con.execute("insert into raw.twcs_messages values ('Globex', false)")
