@@ -180,12 +180,17 @@ def ensure_erasure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create table if not exists {KEYS_TABLE} ({KEYS_COLUMNS})")
 
 
-def has_erasures(con: duckdb.DuckDBPyConnection) -> bool:
+def erasure_count(con: duckdb.DuckDBPyConnection) -> int:
+    """How many erasures the warehouse has recorded (0 without the audit table)."""
     exists = con.execute(
         "select count(*) from duckdb_tables() where database_name = current_database() "
         "and schema_name = 'raw' and table_name = 'erased_authors'"
     ).fetchone()[0]
-    return bool(exists) and con.execute(f"select count(*) from {AUDIT_TABLE}").fetchone()[0] > 0
+    return con.execute(f"select count(*) from {AUDIT_TABLE}").fetchone()[0] if exists else 0
+
+
+def has_erasures(con: duckdb.DuckDBPyConnection) -> bool:
+    return erasure_count(con) > 0
 
 
 def check_key(con: duckdb.DuckDBPyConnection, key: KeyedHash) -> None:

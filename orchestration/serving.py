@@ -64,7 +64,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.config import memory_limit
-from orchestration.privacy import AUDIT_TABLE, KEY_ENV, KEY_FILE, KeyedHash, resolve_key
+from orchestration.privacy import KEY_ENV, KEY_FILE, KeyedHash, erasure_count, resolve_key
 
 SCHEMA = "marts"
 SERVING_DB = "serving.duckdb"
@@ -467,17 +467,6 @@ def _files_on_disk(previous: dict | None, parquet_dir: Path, marts: list[str]) -
     return out
 
 
-def _erasures(con: duckdb.DuckDBPyConnection) -> int:
-    """How many erasures the warehouse has recorded (privacy.AUDIT_TABLE; 0 without the table)."""
-    schema, table = AUDIT_TABLE.split(".")
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where database_name = current_database() "
-        "and schema_name = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0]
-    return con.execute(f"select count(*) from {AUDIT_TABLE}").fetchone()[0] if exists else 0
-
-
 def _write_marts(
     con: duckdb.DuckDBPyConnection,
     marts: list[tuple[str, str | None]],
@@ -613,7 +602,7 @@ def publish(
             agent_map = install_agent_map(con, key, names)
             columns = {name: serving_columns(con, name, key, accounts, agent_map) for name in names}
             current = fingerprints(con, names, columns)
-            current_signature = signature(marts, columns, key, accounts, _erasures(con))
+            current_signature = signature(marts, columns, key, accounts, erasure_count(con))
             the_plan = plan(
                 (previous or {}).get("state"),
                 current_signature,
@@ -652,9 +641,6 @@ def publish(
         _fsync(tmp_db)
 
         files = {name: {part: _parquet_name(name, part) for part in current[name]} for name in names}
-        kept = {
-            (name, part) for name in names for part in current[name] if part not in the_plan.changed[name]
-        }
         manifest = {
             "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "as_of": as_of.isoformat() if as_of else None,
@@ -664,7 +650,7 @@ def publish(
                 "mode": "full" if the_plan.full else "incremental",
                 "reason": the_plan.reason,
                 "partitions_written": sum(len(parts) for parts in the_plan.changed.values()),
-                "partitions_kept": len(kept),
+                "partitions_kept": sum(len(current[name]) - len(the_plan.changed[name]) for name in names),
                 "partitions_removed": sum(len(parts) for parts in the_plan.removed.values()),
             },
             "tables": {

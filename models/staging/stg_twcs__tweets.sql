@@ -4,6 +4,8 @@ with tweets as (
     select * from {{ source('raw', 'twcs_messages') }}
 ),
 
+-- the brand handles: orchestration/build_state.py (twcs_brands) fingerprints the same set, and a change to it
+-- means a full refresh (this rule re-attributes tweets loaded before): change both together
 brand_accounts as (
     select min(author_id) as account_id
     from tweets
