@@ -113,7 +113,10 @@ def stage_main(stage: str, paths: list[str]) -> None:
 
         summary = publish(Path(paths[0]))
         written = summary["partitions_written"]
-        print(f"{summary['mode']} {written} {written + summary['partitions_kept']}")
+        print(
+            f"{summary['mode']} {written} {written + summary['partitions_kept']} "
+            f"{summary['blocks_written']} {summary['blocks']}"
+        )
 
 
 def dbt_layers(target_dir: Path) -> dict[str, float]:
@@ -150,8 +153,16 @@ def pipeline(landing: Path, warehouse: Path, env: dict[str, str], full_refresh: 
     stages["dbt build"]["layers"] = dbt_layers(target)
     stages["dbt build"]["slowest"] = slowest_nodes(target)
     stages["serving copy"] = run_stage([*stage, "serving", str(warehouse)], env)
-    mode, written, partitions = stages["serving copy"]["output"].strip().splitlines()[-1].split()
-    stages["serving copy"]["publish"] = {"mode": mode, "written": int(written), "partitions": int(partitions)}
+    mode, written, partitions, blocks_written, blocks = (
+        stages["serving copy"]["output"].strip().splitlines()[-1].split()
+    )
+    stages["serving copy"]["publish"] = {
+        "mode": mode,
+        "written": int(written),
+        "partitions": int(partitions),
+        "blocks_written": int(blocks_written),
+        "blocks": int(blocks),
+    }
     return stages
 
 
@@ -242,7 +253,8 @@ def bench(messages: int, days: int, accounts: int, env: dict[str, str], keep: Pa
     publish = night["serving copy"]["publish"]
     lines.append(
         f"serving copy after the nightly run: {publish['mode']}, {publish['written']} of "
-        f"{publish['partitions']} mart partitions written"
+        f"{publish['partitions']} mart partitions (Parquet files) written, {publish['blocks_written']} of "
+        f"{publish['blocks']} blocks of the DuckDB copy"
     )
     print("\n".join(lines))
     strip = lambda stages: {k: {kk: vv for kk, vv in v.items() if kk != "output"} for k, v in stages.items()}  # noqa: E731

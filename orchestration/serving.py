@@ -31,11 +31,12 @@ its class says:
 A column of any other type that is not classified is withheld (not published) and reported: nothing new leaks by
 accident (tests/unit/test_serving.py fails on an unclassified column of models/marts/_marts.yml).
 
-Incremental (see "incremental publish" below): the fct_* marts are split by day, and a publish deletes and
-writes again, in a copy of the last serving.duckdb and as Parquet files, only the days whose fingerprint (row
-count and sum of a 64-bit hash of every row, read from the warehouse) changed since the last publish; a full
-publish when the signature changed (columns, comments, key, agent rule, erasures, DuckDB, LAYOUT), when there is
-no earlier publish or when serving.duckdb is not the file the manifest recorded. The marts do not say which rows
+Incremental (see "incremental publish" below): the fct_* marts are split by day, and each day into 32 blocks; a
+publish deletes and writes again, in a copy of the last serving.duckdb, only the blocks whose fingerprint (row
+count and sum of a 64-bit hash of every row, read from the warehouse) changed since the last publish, and the
+Parquet files of their days; a full publish when the signature changed (columns, comments, key, agent rule,
+erasures, DuckDB, LAYOUT), when there is no earlier publish, when serving.duckdb is not the file the manifest
+recorded or when it grew past GROWTH_LIMIT times its size after the last full publish. The marts do not say which rows
 a run changed (dbt deletes and appends the recomputed customers' rows, most of them unchanged): the fingerprints
 find out by reading the marts once (about 1 s for 10M mart rows), which costs far less than hashing and writing
 every row again.
@@ -311,16 +312,34 @@ PARTITIONS: dict[str, str] = {
     "fct_first_replies": "first_customer_message_date",
     "fct_threads": "first_message_at",
 }
+# Within a day, the DuckDB copy is rewritten block by block: a row's block is a hash of a time it does not change
+# either (BLOCK_COLUMNS), modulo BLOCKS. A nightly run changes a few rows of most past days (a late reply, a thread
+# re-cut) and many rows of the last week (statuses that move with as_of): blocks rewrite the few, not their days.
+# The Parquet files stay one per day (a reader's unit); a day's file is written again when any of its blocks changed.
+# 10M messages, one night (bench/pipeline.py): 6.6% of the fct rows changed; rewriting whole days wrote 36% of the
+# rows, blocks of 1/32 day 17% (the copy's writes 11.3 s -> 6.3 s, the file grew 19% instead of 57%).
+BLOCK_COLUMNS: dict[str, str] = {
+    "fct_conversations": "started_at",
+    "fct_turns": "started_at",
+    "fct_first_replies": "first_customer_message_at",
+    "fct_threads": "first_message_at",
+}
+BLOCKS = 32
+BLOCK_SEPARATOR = "#"  # a block's partition: "<day>#<block>", e.g. "2024-03-01#07"
 WHOLE = "all"  # the partition of a mart without a partition column
 NO_DAY = "none"  # the partition of rows whose partition column is null
+# Rows deleted from the copy leave free space that later writes reuse only in part: beyond this many times its size
+# after the last full publish, the next publish is a full one (a compact new file).
+GROWTH_LIMIT = 2.0
 # Bumped when the serving copy's layout or the fingerprint changes: the next publish is then a full one.
-LAYOUT = 2
+LAYOUT = 3
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What a publish writes: every partition (``full``), or per mart the partitions to write again
-    (``changed``: they hold rows now) and to delete (``removed``: they hold none any more)."""
+    """What a publish writes: every partition (``full``), or per mart the partitions (days, or blocks of days:
+    ``<day>#<block>``) to write again (``changed``: they hold rows now) and to delete (``removed``: they hold none
+    any more)."""
 
     full: bool
     reason: str
@@ -334,41 +353,85 @@ def partition_column(mart: str, columns: list[ServingColumn]) -> str | None:
     return name if name and any(c.name == name and c.kind == PUBLIC for c in columns) else None
 
 
+def block_column(mart: str, columns: list[ServingColumn]) -> str | None:
+    """The column whose hash splits a day of ``mart`` into BLOCKS blocks, or None: whole days."""
+    name = BLOCK_COLUMNS.get(mart)
+    return name if name and any(c.name == name and c.kind == PUBLIC for c in columns) else None
+
+
+def _block(column: str) -> str:
+    """SQL: the block of a row (0 to BLOCKS - 1); the same in the warehouse and in the serving copy (the column is
+    published as it is, and DuckDB's hash has no seed)."""
+    return f"cast(hash({_ident(column)}) % {BLOCKS} as integer)"
+
+
 def _partition_key(column: str | None) -> str:
-    """SQL: the partition of a row (``YYYY-MM-DD``, NO_DAY, or WHOLE)."""
+    """SQL: the day partition of a row (``YYYY-MM-DD``, NO_DAY, or WHOLE): a Parquet file."""
     if column is None:
         return _literal(WHOLE)
     return f"coalesce(strftime(cast({_ident(column)} as date), '%Y-%m-%d'), {_literal(NO_DAY)})"
 
 
-def _in_partitions(column: str | None, parts: list[str]) -> str:
-    """SQL: a row belongs to one of ``parts`` (of the same mart)."""
+def block_name(day: str, block: int | None) -> str:
+    """A partition's name: the day (``YYYY-MM-DD``, NO_DAY, WHOLE), or ``<day>#<block>`` (block 7: ``#07``)."""
+    return day if block is None else f"{day}{BLOCK_SEPARATOR}{block:02d}"
+
+
+def day_of(part: str) -> str:
+    """The day partition (Parquet file) of a partition or block."""
+    return part.split(BLOCK_SEPARATOR, 1)[0]
+
+
+def _in_partitions(column: str | None, parts: list[str], block: str | None = None) -> str:
+    """SQL: a row belongs to one of ``parts`` (of the same mart): days, or blocks of days (``<day>#<block>``,
+    ``block``: the block column)."""
     if column is None:
         return "true" if parts else "false"
-    days = [p for p in parts if p != NO_DAY]
+    whole_days: set[str] = set()
+    some_blocks: dict[str, set[int]] = {}
+    for part in parts:
+        day, _, number = part.partition(BLOCK_SEPARATOR)
+        if number and block is not None:
+            some_blocks.setdefault(day, set()).add(int(number))
+        else:
+            whole_days.add(day)
+    day_column = _ident(column)
     tests = []
-    if days:
-        tests.append(f"cast({_ident(column)} as date) in ({', '.join(f'date {_literal(d)}' for d in days)})")
-    if NO_DAY in parts:
-        tests.append(f"{_ident(column)} is null")
+    if dated := sorted(whole_days - {NO_DAY}):
+        tests.append(f"cast({day_column} as date) in ({', '.join(f'date {_literal(d)}' for d in dated)})")
+    if NO_DAY in whole_days:
+        tests.append(f"{day_column} is null")
+    for day, numbers in sorted(some_blocks.items()):
+        if day in whole_days or block is None:
+            continue
+        in_day = (
+            f"{day_column} is null" if day == NO_DAY else f"cast({day_column} as date) = date {_literal(day)}"
+        )
+        tests.append(f"({in_day} and {_block(block)} in ({', '.join(str(n) for n in sorted(numbers))}))")
     return "(" + " or ".join(tests) + ")" if tests else "false"
 
 
 def fingerprints(
     con: duckdb.DuckDBPyConnection, marts: list[str], columns: dict[str, list[ServingColumn]]
 ) -> dict[str, dict[str, list]]:
-    """Per mart and partition: [rows, sum of hash(every column) as a decimal string], read from the warehouse.
-    Any change to a row (or a row added, removed or moved to another day) changes its partition's fingerprint,
-    except with a 2^-64 chance per changed partition (two different multisets of 64-bit hashes with the same sum)."""
+    """Per mart and partition (block of a day, day, or WHOLE): [rows, sum of hash(every column) as a decimal
+    string], read from the warehouse. Any change to a row (or a row added, removed or moved to another block)
+    changes its partition's fingerprint, except with a 2^-64 chance per changed partition (two different
+    multisets of 64-bit hashes with the same sum)."""
     out: dict[str, dict[str, list]] = {}
     for name in marts:
         every = ", ".join(_ident(c.name) for c in columns[name])
-        key = _partition_key(partition_column(name, columns[name]))
+        column, block = partition_column(name, columns[name]), block_column(name, columns[name])
+        day = f"cast({_ident(column)} as date)" if column else "null"
+        number = _block(block) if column and block else "null"
         rows = con.execute(
-            f"select {key} as part, count(*), cast(sum(hash({every})::hugeint) as varchar) "
-            f"from {SCHEMA}.{_ident(name)} group by part order by part"
+            f"select {day} as day, {number} as block, count(*), cast(sum(hash({every})::hugeint) as varchar) "
+            f"from {SCHEMA}.{_ident(name)} group by all order by all"
         ).fetchall()
-        out[name] = {part: [count, digest] for part, count, digest in rows}
+        out[name] = {
+            block_name(WHOLE if not column else d.isoformat() if d else NO_DAY, b): [count, digest]
+            for d, b, count, digest in rows
+        }
     return out
 
 
@@ -409,7 +472,8 @@ def plan(
 ) -> Plan:
     """Full or incremental publish, and what to rewrite. A pure function of the last publish's recorded state
     (``previous``: manifest.json's "state"), the signature and fingerprints now, the size and mtime of the
-    serving copy on disk, and (per mart) the partitions whose Parquet file is on disk as recorded."""
+    serving copy on disk, and (per mart) the days whose Parquet file is on disk as recorded (a missing file
+    rewrites its day's every block)."""
     everything = {name: sorted(parts) for name, parts in current.items()}
     if full:
         return Plan(True, "full publish requested", everything, {})
@@ -424,6 +488,14 @@ def plan(
         )
     if serving_db_stat is None or previous.get("serving_db_stat") != serving_db_stat:
         return Plan(True, "the serving copy on disk is not the one the last publish wrote", everything, {})
+    compact_bytes = previous.get("full_publish_bytes")
+    if compact_bytes and serving_db_stat[0] > GROWTH_LIMIT * compact_bytes:
+        return Plan(
+            True,
+            f"the serving copy grew to more than {GROWTH_LIMIT:g} times its size after the last full publish",
+            everything,
+            {},
+        )
     before = previous.get("fingerprints", {})
     changed, removed = {}, {}
     for name, parts in current.items():
@@ -431,10 +503,18 @@ def plan(
         changed[name] = sorted(
             part
             for part, fingerprint in parts.items()
-            if old.get(part) != fingerprint or part not in files_ok[name]
+            if old.get(part) != fingerprint or day_of(part) not in files_ok[name]
         )
         removed[name] = sorted(set(old) - set(parts))
     return Plan(False, "incremental: only partitions whose rows changed", changed, removed)
+
+
+def _rows_per_day(parts: dict[str, list]) -> dict[str, int]:
+    """Rows per day partition (Parquet file) from the fingerprints of its blocks."""
+    days: dict[str, int] = {}
+    for part, (count, _) in sorted(parts.items()):
+        days[day_of(part)] = days.get(day_of(part), 0) + count
+    return days
 
 
 def _previous_manifest(parquet_dir: Path) -> dict | None:
@@ -489,7 +569,10 @@ def _write_marts(
             published = [c for c in columns[name] if c.expression is not None]
             select = ", ".join(f"{c.expression} as {_ident(c.name)}" for c in published)
             column = partition_column(name, columns[name])
-            in_day_order = f" order by {_ident(column)}" if column else ""
+            block = block_column(name, columns[name])
+            in_day_order = (
+                f" order by {_ident(column)}" + (f", {_block(block)}" if block else "") if column else ""
+            )
             if the_plan.full:
                 con.execute(
                     f"create table {qualified} as select {select} from {SCHEMA}.{_ident(name)}{in_day_order}"
@@ -505,11 +588,11 @@ def _write_marts(
             changed, removed = the_plan.changed[name], the_plan.removed[name]
             if not changed and not removed:
                 continue
-            con.execute(f"delete from {qualified} where {_in_partitions(column, changed + removed)}")
+            con.execute(f"delete from {qualified} where {_in_partitions(column, changed + removed, block)}")
             if changed:
                 con.execute(
                     f"insert into {qualified} select {select} from {SCHEMA}.{_ident(name)} "
-                    f"where {_in_partitions(column, changed)}{in_day_order}"
+                    f"where {_in_partitions(column, changed, block)}{in_day_order}"
                 )
         con.commit()
     except BaseException:
@@ -575,7 +658,8 @@ def publish(
     warehouse open in this process (DuckDB refuses a second configuration).
     Returns a summary: tables (rows per mart), rows, bytes, parquet_bytes, seconds, as_of, paths, withheld
     (unclassified columns not published), key_notice (what to tell the user when the key is not set), mode
-    (full or incremental), reason, partitions_written, partitions_kept."""
+    (full or incremental), reason, partitions_written, partitions_kept (Parquet files: days), blocks_written,
+    blocks (what the DuckDB copy rewrote, of how many)."""
     started = time.perf_counter()
     warehouse = Path(warehouse)
     serving_db = Path(serving_db) if serving_db else warehouse.parent / SERVING_DB
@@ -611,6 +695,8 @@ def publish(
                 _files_on_disk(previous, parquet_dir, names),
                 full,
             )
+            days_now = {name: _rows_per_day(parts) for name, parts in current.items()}
+            days_written = {name: sorted({day_of(p) for p in the_plan.changed[name]}) for name in names}
             serving_db.parent.mkdir(parents=True, exist_ok=True)
             if not the_plan.full:
                 shutil.copyfile(serving_db, tmp_db)
@@ -620,7 +706,7 @@ def publish(
                 _write_marts(con, marts, columns, alias, the_plan)
                 for name in names:
                     (parquet_dir / name).mkdir(parents=True, exist_ok=True)
-                    parts = the_plan.changed[name]
+                    parts = days_written[name]
                     if not parts:
                         continue
                     column = partition_column(name, columns[name])
@@ -640,7 +726,7 @@ def publish(
                 con.execute(f"detach {alias}")
         _fsync(tmp_db)
 
-        files = {name: {part: _parquet_name(name, part) for part in current[name]} for name in names}
+        files = {name: {day: _parquet_name(name, day) for day in days_now[name]} for name in names}
         manifest = {
             "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "as_of": as_of.isoformat() if as_of else None,
@@ -649,9 +735,15 @@ def publish(
             "publish": {
                 "mode": "full" if the_plan.full else "incremental",
                 "reason": the_plan.reason,
-                "partitions_written": sum(len(parts) for parts in the_plan.changed.values()),
-                "partitions_kept": sum(len(current[name]) - len(the_plan.changed[name]) for name in names),
-                "partitions_removed": sum(len(parts) for parts in the_plan.removed.values()),
+                # partitions: the Parquet files (days); blocks: what the DuckDB copy rewrote (blocks of days)
+                "partitions_written": sum(len(days) for days in days_written.values()),
+                "partitions_kept": sum(len(days_now[name]) - len(days_written[name]) for name in names),
+                "partitions_removed": sum(
+                    len({day_of(p) for p in the_plan.removed.get(name, [])} - set(days_now[name]))
+                    for name in names
+                ),
+                "blocks_written": sum(len(parts) for parts in the_plan.changed.values()),
+                "blocks": sum(len(parts) for parts in current.values()),
             },
             "tables": {
                 name: {
@@ -682,15 +774,20 @@ def publish(
         for path in stale:
             path.unlink(missing_ok=True)
         for name in names:
-            for part, file in files[name].items():
-                manifest["tables"][name]["files"][part] = {
+            for day, file in files[name].items():
+                manifest["tables"][name]["files"][day] = {
                     "file": file,
-                    "rows": current[name][part][0],
+                    "rows": days_now[name][day],
                     "bytes": (parquet_dir / file).stat().st_size,
                 }
+        serving_db_stat = _stat(serving_db)
         manifest["state"] = {
             "signature": current_signature,
-            "serving_db_stat": _stat(serving_db),
+            "serving_db_stat": serving_db_stat,
+            # the size a compact copy has: a full publish writes one (plan's GROWTH_LIMIT)
+            "full_publish_bytes": serving_db_stat[0]
+            if the_plan.full and serving_db_stat
+            else (previous or {}).get("state", {}).get("full_publish_bytes"),
             "fingerprints": current,
         }
         tmp_manifest = parquet_dir / f"{MANIFEST}.tmp-{token}"
@@ -716,7 +813,10 @@ def publish(
         "seconds": round(time.perf_counter() - started, 3),
         "withheld": {name: withheld for name in names if (withheld := _withheld(columns[name]))},
         "key_notice": key.notice(),
-        **{k: manifest["publish"][k] for k in ("mode", "reason", "partitions_written", "partitions_kept")},
+        **{
+            k: manifest["publish"][k]
+            for k in ("mode", "reason", "partitions_written", "partitions_kept", "blocks_written", "blocks")
+        },
     }
 
 

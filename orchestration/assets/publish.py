@@ -60,6 +60,7 @@ def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             "mode": f"{summary['mode']}: {summary['reason']}",
             "partitions_written": summary["partitions_written"],
             "partitions_kept": summary["partitions_kept"],
+            "blocks_written": f"{summary['blocks_written']} of {summary['blocks']}",
             "withheld_columns": dg.MetadataValue.json(summary["withheld"]),
         }
     )

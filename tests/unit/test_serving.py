@@ -489,8 +489,8 @@ def test_agents_looked_up_in_the_map_equal_agents_hashed_row_by_row(tmp_path, mo
 
 
 def days_warehouse(path: Path) -> Path:
-    """fct_conversations over three days (partitioned by started_date, 1,000 rows a day, one row without a day)
-    with customers to pseudonymise, and a small kpi mart."""
+    """fct_conversations over three days (partitioned by started_date and blocks of started_at, 1,000 rows a day,
+    one row without a day) with customers to pseudonymise, and a small kpi mart."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as con:
         con.execute("create schema marts; create schema seeds")
@@ -506,6 +506,8 @@ def days_warehouse(path: Path) -> Path:
                 'twitter' as channel,
                 'u' || (i % 300) as customer_id,
                 case when i = 0 then null else date '2024-03-01' + (i % 3)::int end as started_date,
+                case when i = 0 then null else timestamp '2024-03-01' + to_days(i % 3) + to_seconds(i) end
+                    as started_at,
                 'resolved' as resolution_status,
                 i as message_count
             from range(3000) t(i)
@@ -514,6 +516,10 @@ def days_warehouse(path: Path) -> Path:
         con.execute("comment on column marts.fct_conversations.started_date is 'Local day.'")
         con.execute("create table marts.kpi_daily as select 'acme' as account_id, 5 as conversations")
     return path
+
+
+def manifest_state(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())["state"]
 
 
 def parquet_rows(folder: Path, mart: str) -> list[tuple]:
@@ -535,6 +541,7 @@ def test_an_incremental_publish_writes_only_changed_partitions_and_equals_a_full
         "manifest.json",
     ]
     untouched = (folder / "fct_conversations" / "2024-03-02.parquet").stat()
+    first_state = manifest_state(folder)
     with duckdb.connect(str(warehouse)) as con:
         # a status moves on day 2024-03-01, day 2024-03-03 loses every row, a new day arrives, no row loses its day
         con.execute(
@@ -543,7 +550,7 @@ def test_an_incremental_publish_writes_only_changed_partitions_and_equals_a_full
         con.execute("delete from marts.fct_conversations where started_date = date '2024-03-03'")
         con.execute(
             "insert into marts.fct_conversations select 'twitter:new' || i, 'acme', 'twitter', 'u9', "
-            "date '2024-03-05', 'open', i from range(10) t(i)"
+            "date '2024-03-05', timestamp '2024-03-05 10:00:00' + to_seconds(i), 'open', i from range(10) t(i)"
         )
 
     second = publish(warehouse)
@@ -559,6 +566,15 @@ def test_an_incremental_publish_writes_only_changed_partitions_and_equals_a_full
     ]
     assert (folder / "fct_conversations" / "2024-03-02.parquet").stat().st_mtime_ns == untouched.st_mtime_ns
     assert second["tables"] == {"fct_conversations": 2010, "kpi_daily": 1}
+    # the DuckDB copy rewrote blocks, not days: of day 2024-03-01 (1,000 rows in 32 blocks) only the changed row's
+    assert first["blocks"] == 3 * 32 + 1 + 1  # every block of 3 days, the rows without a day, kpi_daily
+    assert 2 * 32 + 1 + 2 <= second["blocks"] <= 2 * 32 + 1 + 10 + 1  # and the new day's 10 rows
+    before, after = (
+        {p: f for p, f in state["fingerprints"]["fct_conversations"].items() if p.startswith("2024-03-01#")}
+        for state in (first_state, manifest_state(folder))
+    )
+    assert len(before) == len(after) == 32 and sum(before[p] != after[p] for p in before) == 1
+    assert 2 <= second["blocks_written"] <= 1 + 10  # that block and the new day's (10 rows)
     # the same rows as a full publish of the same marts, in the DuckDB copy and in the Parquet files
     full = publish(warehouse, serving_db=tmp_path / "full.duckdb", parquet_dir=tmp_path / "full", full=True)
     assert full["mode"] == "full"
@@ -650,6 +666,55 @@ def test_plan_compares_fingerprints_per_partition():
             and full.changed == {"m": ["2024-03-01", "2024-03-02"], "k": ["all"]}
         )
     assert serving.plan(state, "s", now, [10, 20], on_disk, full=True).full
+
+
+def test_plan_rewrites_blocks_of_days_and_every_block_of_a_day_whose_file_is_missing():
+    now = {"m": {"2024-03-01#00": [2, "10"], "2024-03-01#05": [1, "8"], "2024-03-02#05": [1, "7"]}}
+    state = {
+        "signature": "s",
+        "serving_db_stat": [10, 20],
+        "full_publish_bytes": 6,
+        "fingerprints": {
+            "m": {"2024-03-01#00": [2, "10"], "2024-03-01#05": [1, "9"], "2024-03-02#05": [1, "7"]}
+        },
+    }
+    got = serving.plan(state, "s", now, [10, 20], {"m": {"2024-03-01", "2024-03-02"}})
+    assert (got.full, got.changed, got.removed) == (False, {"m": ["2024-03-01#05"]}, {"m": []})
+    got = serving.plan(state, "s", now, [10, 20], {"m": {"2024-03-02"}})
+    assert got.changed == {"m": ["2024-03-01#00", "2024-03-01#05"]}
+    # a copy grown past GROWTH_LIMIT times its size after the last full publish is written anew
+    grown = serving.plan({**state, "serving_db_stat": [13, 20]}, "s", now, [13, 20], {"m": {"2024-03-01"}})
+    assert grown.full and "grew" in grown.reason
+
+
+def test_in_partitions_selects_whole_days_blocks_and_rows_without_a_day():
+    with duckdb.connect() as con:
+        con.execute(
+            "create table t as select i, case when i % 10 = 0 then null "
+            "else timestamp '2024-03-01' + to_days(i % 3) + to_seconds(i) end as at from range(300) t(i)"
+        )
+        block = {
+            i: b for i, b in con.execute(f"select i, {serving._block('at')} from t").fetchall()
+        }  # the function under test's block numbers, checked below to spread rows and be 0-31
+        assert set(block.values()) == set(range(serving.BLOCKS))
+
+        def selected(parts: list[str]) -> set[int]:
+            where = serving._in_partitions("at", parts, "at")
+            return {i for (i,) in con.execute(f"select i from t where {where}").fetchall()}
+
+        day = {i: None if i % 10 == 0 else f"2024-03-0{1 + i % 3}" for i in range(300)}
+        assert selected([]) == set()
+        assert selected(["2024-03-02"]) == {i for i in range(300) if day[i] == "2024-03-02"}
+        assert selected(["2024-03-01#03", "2024-03-01#07", "none#03", "2024-03-03"]) == {
+            i
+            for i in range(300)
+            if (day[i] == "2024-03-01" and block[i] in (3, 7))
+            or (day[i] is None and block[i] == 3)
+            or day[i] == "2024-03-03"
+        }
+        assert selected(["none"]) == {i for i in range(300) if day[i] is None}
+        # a day named whole and by a block: the whole day
+        assert selected(["2024-03-02", "2024-03-02#01"]) == selected(["2024-03-02"])
 
 
 @pytest.mark.parametrize("fails_on", ["serving.duckdb", "manifest.json"])
