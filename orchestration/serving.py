@@ -431,6 +431,7 @@ def fingerprints(
         out[name] = {
             block_name(WHOLE if not column else d.isoformat() if d else NO_DAY, b): [count, digest]
             for d, b, count, digest in rows
+            if count  # a whole mart's "group by" of constants is one group, even when the mart is empty
         }
     return out
 

@@ -668,6 +668,23 @@ def test_plan_compares_fingerprints_per_partition():
     assert serving.plan(state, "s", now, [10, 20], on_disk, full=True).full
 
 
+def test_a_mart_that_empties_has_no_file_and_no_rows(tmp_path):
+    warehouse = days_warehouse(tmp_path / "w.duckdb")
+    publish(warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from marts.kpi_daily")
+        con.execute("delete from marts.fct_conversations where started_date = date '2024-03-02'")
+    emptied = publish(warehouse)
+    assert emptied["mode"] == "incremental" and emptied["tables"] == {
+        "fct_conversations": 2000,
+        "kpi_daily": 0,
+    }
+    assert "kpi_daily/all.parquet" not in files(tmp_path / "serving")
+    assert "fct_conversations/2024-03-02.parquet" not in files(tmp_path / "serving")
+    assert rows(tmp_path / "serving.duckdb", "kpi_daily") == []
+    assert publish(warehouse, full=True)["tables"] == emptied["tables"]  # a full publish of an empty mart too
+
+
 def test_plan_rewrites_blocks_of_days_and_every_block_of_a_day_whose_file_is_missing():
     now = {"m": {"2024-03-01#00": [2, "10"], "2024-03-01#05": [1, "8"], "2024-03-02#05": [1, "7"]}}
     state = {
