@@ -14,7 +14,13 @@
 -- Incremental: the messages changed since the last run (loaded since, or newly before as_of) and every message of
 -- the threads they touch (their own former thread, their parent's, a former root that answers them) are walked
 -- again and replace their rows. previous_customer_key keeps the customer a re-threaded message had before.
+-- The previous run's watermarks are read when the model compiles and written into the SQL as constants (as in
+-- stg_messages): the scan of stg_messages for the changed messages then skips the row groups loaded before.
 {{ config(materialized='incremental', unique_key='message_key', incremental_strategy='delete+insert') }}
+{%- set previous = none %}
+{%- if is_incremental() and execute %}
+    {%- set previous = run_query('select max(loaded_at), max(as_of_at) from ' ~ this).rows[0] %}
+{%- endif %}
 with recursive as_of as (
     select {{ as_of_timestamp() }} as as_of_at
 ),
@@ -37,20 +43,37 @@ staged as (
 
 {% if is_incremental() -%}
 previous_run as (
-    select
-        max(loaded_at) as loaded_watermark,
-        max(as_of_at) as previous_as_of
-    from {{ this }}
+    {%- if previous is none or previous[0] is none %}
+        select
+            max(loaded_at) as loaded_watermark,
+            max(as_of_at) as previous_as_of
+        from {{ this }}
+    {%- else %}
+        select
+            cast('{{ previous[0] }}' as timestamp) as loaded_watermark,
+            cast('{{ previous[1] }}' as timestamp) as previous_as_of
+    {%- endif %}
 ),
 
+-- loaded since, or newly before as_of: two selects, so that each filter reaches its scan
 changed as (
     select
-        staged.message_key,
-        staged.parent_message_key,
-        staged.source_thread_key
-    from staged
+        stg_messages.message_key,
+        stg_messages.parent_message_key,
+        stg_messages.source_thread_key
+    from {{ ref('stg_messages') }} as stg_messages
     cross join previous_run
-    where staged.loaded_at > previous_run.loaded_watermark or staged.sent_at > previous_run.previous_as_of
+    cross join as_of
+    where stg_messages.loaded_at > previous_run.loaded_watermark and stg_messages.sent_at <= as_of.as_of_at
+    union
+    select
+        stg_messages.message_key,
+        stg_messages.parent_message_key,
+        stg_messages.source_thread_key
+    from {{ ref('stg_messages') }} as stg_messages
+    cross join previous_run
+    cross join as_of
+    where stg_messages.sent_at > previous_run.previous_as_of and stg_messages.sent_at <= as_of.as_of_at
 ),
 
 touched_threads as (

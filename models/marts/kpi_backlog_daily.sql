@@ -84,17 +84,60 @@ events as (
     where replied_at is not null
 ),
 
+hour_numbers as (
+    {%- for hour in range(24) %}
+        select {{ hour }} as hour_number{{ " union all" if not loop.last }}
+    {%- endfor %}
+),
+
+hours as (
+    select {{ add_seconds('cast(spine.spine_date as timestamp)', 'hour_numbers.hour_number * 3600') }} as hour_at
+    from {{ date_spine(
+        add_days('(select min(first_date) from account_channels)', -1),
+        add_days('(select max(last_date) from account_channels)', 1)
+    ) }} as spine
+    cross join hour_numbers
+),
+
+-- Every UTC hour the events can fall in, per account x channel, with the account's offset from UTC (seconds) at
+-- its first and at its last second. An event's local time is its UTC time plus the offset, converted alone only
+-- in an hour whose offset changes (a clock change): converting each of 13M events cost 3.3 s of CPU on the 10M
+-- benchmark, a few thousand hours cost nothing.
+zone_hours as (
+    select
+        account_channels.account_id,
+        account_channels.channel,
+        account_channels.account_timezone,
+        account_channels.first_date,
+        hours.hour_at,
+        {{ seconds_between('hours.hour_at', utc_to_local('hours.hour_at', 'account_channels.account_timezone')) }}
+            as offset_at_start,
+        {{ seconds_between(
+            add_seconds('hours.hour_at', 3599),
+            utc_to_local(add_seconds('hours.hour_at', 3599), 'account_channels.account_timezone')
+        ) }} as offset_at_end
+    from account_channels
+    cross join hours
+),
+
 local_events as (
     select
         events.account_id,
         events.channel,
         events.waiting_change,
         events.over_window_change,
-        account_channels.first_date,
-        cast({{ utc_to_local('events.event_at', 'account_channels.account_timezone') }} as timestamp) as local_at
+        zone_hours.first_date,
+        case
+            when zone_hours.offset_at_start = zone_hours.offset_at_end
+                then {{ add_seconds('events.event_at', 'zone_hours.offset_at_start') }}
+            else cast({{ utc_to_local('events.event_at', 'zone_hours.account_timezone') }} as timestamp)
+        end as local_at
     from events
-    inner join account_channels
-        on events.account_id = account_channels.account_id and events.channel = account_channels.channel
+    inner join zone_hours
+        on
+            events.account_id = zone_hours.account_id
+            and events.channel = zone_hours.channel
+            and date_trunc('hour', events.event_at) = zone_hours.hour_at
     cross join as_of
     where events.event_at <= as_of.as_of_at
 ),

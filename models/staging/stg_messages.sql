@@ -49,19 +49,28 @@ new_versions as (
     {%- endif %}
 ),
 
-candidates as (
-    select * from new_versions
-    {%- if is_incremental() %}
-        union all
-        select *
-        from {{ this }}
-        where message_key in (select new_versions.message_key from new_versions)
-    {%- endif %}
+-- the latest version of each message in this batch (a canonical version outranks a twcs one, however late)
+latest_new_versions as (
+    select *
+    from new_versions
+    qualify row_number() over (
+            partition by message_key
+            order by
+                case source_format when 'twcs' then 1 else 0 end, loaded_at desc, source_file desc, source_row desc
+        ) = 1
 )
 
 select *
-from candidates
-qualify row_number() over (
-        partition by message_key
-        order by case source_format when 'twcs' then 1 else 0 end, loaded_at desc, source_file desc, source_row desc
-    ) = 1
+from latest_new_versions
+{%- if is_incremental() %}
+    -- A stored version is older than every version of the batch, so the batch's latest replaces it (the
+    -- delete+insert of unique_key), except a canonical version stored before a twcs one arrives: it stays. (Only
+    -- the key and format of the stored rows are read, not the whole rows, as a union of the two would.)
+    where not (
+        source_format = 'twcs'
+        and message_key in (
+            select stored.message_key from {{ this }} as stored
+            where stored.source_format != 'twcs'
+        )
+    )
+{%- endif %}

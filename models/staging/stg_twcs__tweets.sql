@@ -1,5 +1,8 @@
 -- Every loaded version of every tweet of the twcs exports (a tweet delivered in two files appears twice: the
 -- latest wins in stg_messages), in canonical message columns.
+-- Each CTE reads the source itself: a filter on the view (stg_messages' watermark) then reaches the tweets' scan,
+-- while the brand handles still come from every tweet (a shared CTE of all tweets was materialised whole, 1.1 s of
+-- a 10M-message nightly run).
 with tweets as (
     select * from {{ source('raw', 'twcs_messages') }}
 ),
@@ -8,7 +11,7 @@ with tweets as (
 -- means a full refresh (this rule re-attributes tweets loaded before): change both together
 brand_accounts as (
     select min(author_id) as account_id
-    from tweets
+    from {{ source('raw', 'twcs_messages') }}
     where not inbound
     group by lower(author_id)
 )

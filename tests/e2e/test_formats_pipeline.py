@@ -133,3 +133,57 @@ def test_a_late_reply_in_the_next_export_updates_the_earlier_day(tmp_path):
     )
     # c1 is now answered (18 h late); c2 is still pending: as_of is the latest message (09:00), 13 h after it
     assert run_and_read() == [(date(2024, 3, 4), 2, 1, 1)]
+
+
+@pytest.mark.parametrize("first", ["messages", "twcs"])
+def test_a_tweet_in_both_formats_keeps_its_canonical_version_whichever_loads_first(tmp_path, first):
+    """The same tweet in a canonical export and in a twcs export: the canonical version is kept (stg_messages),
+    also when the twcs version arrives in a later run (an incremental one: the canonical version stored before
+    must stay, not be replaced by the later load)."""
+    twcs_header = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
+    canonical_header = (
+        "message_id,thread_id,parent_message_id,channel,account_id,author_id,author_role,is_private,sent_at,"
+        "text,agent_id\n"
+    )
+    files = {
+        "twcs": (
+            "twcs",
+            twcs_header + "10,c1,True,Mon Mar 04 15:00:00 +0000 2024,@NorthwindCare twcs version,,\n",
+        ),
+        "messages": (
+            "messages",
+            canonical_header + "10,,,twitter,NorthwindCare,c1,customer,false,2024-03-04T15:00:00Z,"
+            "@NorthwindCare canonical version,\n",
+        ),
+    }
+    landing = tmp_path / "landing"
+    # a brand reply in a twcs file from the start: the brand handles stay the same, so the second run is incremental
+    (landing / "twcs").mkdir(parents=True)
+    (landing / "twcs" / "day0.csv").write_text(
+        twcs_header + "1,c2,True,Sun Mar 03 15:00:00 +0000 2024,@NorthwindCare hi,,\n"
+        "2,NorthwindCare,False,Sun Mar 03 15:05:00 +0000 2024,@c2 Hello ^JK,,1\n"
+    )
+    warehouse = tmp_path / "w.duckdb"
+
+    def deliver_and_build(fmt: str) -> tuple[bool, list[tuple]]:
+        folder, content = files[fmt]
+        (landing / folder).mkdir(parents=True, exist_ok=True)
+        (landing / folder / f"{fmt}.csv").write_text(content)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SOCIAL_CARE_LANDING_DIR", str(landing))
+            mp.setenv("SOCIAL_CARE_WAREHOUSE", str(warehouse))
+            assert build(instance=dg.DagsterInstance.ephemeral()).success
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            full_refresh = con.execute("select full_refresh from raw.dbt_build_state").fetchone()[0]
+            kept = con.execute(
+                "select source_format, text from staging.stg_messages where message_key = 'twitter:10'"
+            ).fetchall()
+        return full_refresh, kept
+
+    second = "twcs" if first == "messages" else "messages"
+    assert deliver_and_build(first)[1] == [
+        (first, f"@NorthwindCare {'twcs' if first == 'twcs' else 'canonical'} version")
+    ]
+    full_refresh, kept = deliver_and_build(second)
+    assert not full_refresh
+    assert kept == [("messages", "@NorthwindCare canonical version")]
