@@ -36,10 +36,10 @@ publish deletes and writes again, in a copy of the last serving.duckdb, only the
 count and sum of a 64-bit hash of every row, read from the warehouse) changed since the last publish, and the
 Parquet files of their days; a full publish when the signature changed (columns, comments, key, agent rule,
 erasures, DuckDB, LAYOUT), when there is no earlier publish, when serving.duckdb is not the file the manifest
-recorded or when it grew past GROWTH_LIMIT times its size after the last full publish. The marts do not say which rows
-a run changed (dbt deletes and appends the recomputed customers' rows, most of them unchanged): the fingerprints
-find out by reading the marts once (about 1 s for 10M mart rows), which costs far less than hashing and writing
-every row again.
+recorded or when it grew past GROWTH_LIMIT times its size after the last full publish. The marts do not say
+which rows a run changed (dbt deletes and appends the recomputed customers' rows, most of them unchanged): the
+fingerprints find out by reading the marts once (about 1 s for 10M mart rows), which costs far less than hashing
+and writing every row again.
 
 Cost of a full publish (10M messages: 10.4M mart rows): about 30 s, most of it the keyed hashes of the ids and
 customers (~22M HMACs in SQL), writing the DuckDB file and writing the Parquet files. Measured and not adopted: a
@@ -697,7 +697,15 @@ def publish(
                 full,
             )
             days_now = {name: _rows_per_day(parts) for name, parts in current.items()}
-            days_written = {name: sorted({day_of(p) for p in the_plan.changed[name]}) for name in names}
+            # a day's Parquet file is written again when a block of it changed, or was removed while the day
+            # still holds rows (a day that holds none loses its file)
+            days_written = {
+                name: sorted(
+                    {day_of(p) for p in the_plan.changed[name]}
+                    | ({day_of(p) for p in the_plan.removed.get(name, [])} & set(days_now[name]))
+                )
+                for name in names
+            }
             serving_db.parent.mkdir(parents=True, exist_ok=True)
             if not the_plan.full:
                 shutil.copyfile(serving_db, tmp_db)

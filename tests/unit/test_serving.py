@@ -685,6 +685,38 @@ def test_a_mart_that_empties_has_no_file_and_no_rows(tmp_path):
     assert publish(warehouse, full=True)["tables"] == emptied["tables"]  # a full publish of an empty mart too
 
 
+def test_a_block_that_loses_every_row_rewrites_its_day_file(tmp_path):
+    """A block of a day empties (its rows moved to another day), the day's other blocks do not change: the day's
+    Parquet file is written again without those rows."""
+    warehouse = days_warehouse(tmp_path / "w.duckdb")
+    publish(warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        block = serving._block("started_at")
+        before = con.execute(
+            "select count(*) from marts.fct_conversations where started_date = date '2024-03-01'"
+        ).fetchone()[0]
+        moved = con.execute(
+            f"update marts.fct_conversations set started_date = date '2024-03-05', "
+            f"started_at = started_at + interval 4 days where started_date = date '2024-03-01' and {block} = "
+            f"(select {block} from marts.fct_conversations where conversation_id = 'twitter:3')"
+        ).fetchone()[0]
+    assert moved > 1
+    second = publish(warehouse)
+    assert second["mode"] == "incremental"
+    full = publish(warehouse, serving_db=tmp_path / "full.duckdb", parquet_dir=tmp_path / "full", full=True)
+    assert full["mode"] == "full"
+    folder = tmp_path / "serving"
+    assert parquet_rows(folder, "fct_conversations") == parquet_rows(tmp_path / "full", "fct_conversations")
+    with duckdb.connect() as con:
+        day_rows = con.execute(
+            f"select count(*) from '{folder / 'fct_conversations' / '2024-03-01.parquet'}'"
+        ).fetchone()[0]
+    assert day_rows == before - moved
+    assert rows(tmp_path / "serving.duckdb", "fct_conversations") == rows(
+        tmp_path / "full.duckdb", "fct_conversations"
+    )
+
+
 def test_plan_rewrites_blocks_of_days_and_every_block_of_a_day_whose_file_is_missing():
     now = {"m": {"2024-03-01#00": [2, "10"], "2024-03-01#05": [1, "8"], "2024-03-02#05": [1, "7"]}}
     state = {
