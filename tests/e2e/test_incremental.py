@@ -8,7 +8,10 @@ come out identical, row for row.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +19,7 @@ import duckdb
 import pytest
 
 from orchestration.assets.publish import MARTS
+from orchestration.config import REPO_ROOT
 from orchestration.daily_exports import split_into_days
 from orchestration.generate import generate
 from orchestration.run import build
@@ -85,7 +89,10 @@ def differences(full: Path, incremental: Path) -> dict[str, tuple[int, int, int]
     return different
 
 
-def test_incremental_builds_equal_a_full_build(tmp_path):
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict:
+    """The same exports built all at once and as three daily deliveries, each followed by a build."""
+    tmp_path = tmp_path_factory.mktemp("incremental")
     generate(tmp_path / "export", messages=1500, days=6, accounts=3, formats=("twcs", "messages"))
     days_dir = tmp_path / "days"
     days = split_into_days(tmp_path / "export", days_dir, late_percent=5, edited_percent=3)
@@ -93,7 +100,7 @@ def test_incremental_builds_equal_a_full_build(tmp_path):
 
     full_landing, full_warehouse = tmp_path / "full", tmp_path / "full.duckdb"
     deliver(days_dir, full_landing, days)
-    assert build_warehouse(full_landing, full_warehouse) == (True, "first build of this warehouse")
+    full_decision = build_warehouse(full_landing, full_warehouse)
 
     landing, warehouse = tmp_path / "landing", tmp_path / "incremental.duckdb"
     batches = [days[:3], days[3:5], days[5:]]
@@ -101,9 +108,95 @@ def test_incremental_builds_equal_a_full_build(tmp_path):
     for batch in batches:
         deliver(days_dir, landing, batch)
         decisions.append(build_warehouse(landing, warehouse))
-        print(decisions[-1])
+    return {
+        "full": full_warehouse,
+        "full_decision": full_decision,
+        "incremental": warehouse,
+        "landing": landing,
+        "batches": batches,
+        "decisions": decisions,
+    }
+
+
+def test_incremental_builds_equal_a_full_build(built):
+    assert built["full_decision"] == (True, "first build of this warehouse")
+    decisions, batches = built["decisions"], built["batches"]
     assert decisions[0] == (True, "first build of this warehouse")
     assert [full for full, _ in decisions[1:]] == [False, False]
     assert decisions[1][1] == f"incremental: {2 * len(batches[1])} new file(s) since the last build"
 
-    assert differences(full_warehouse, warehouse) == {}
+    assert differences(built["full"], built["incremental"]) == {}
+
+
+GRAIN_TESTS = {  # the grain test (tests/dbt/generic/unique_recomputed.sql) of a mart and of an intermediate model
+    ("marts", "fct_turns"): ("turn_id", "unique_recomputed_fct_turns_turn_id__ref_int_turns_"),
+    ("intermediate", "int_conversation_messages"): (
+        "message_key",
+        "unique_recomputed_int_conversation_messages_message_key",
+    ),
+}
+
+
+def grain_test_failures(warehouse: Path, landing: Path, full_refresh: bool) -> dict[str, int]:
+    """Run each grain test of GRAIN_TESTS alone (a failing test skips the tests downstream of it): failures
+    (duplicate keys) per test."""
+    target = warehouse.parent / "grain-tests-target"
+    env = {**os.environ, "SOCIAL_CARE_WAREHOUSE": str(warehouse), "SOCIAL_CARE_LANDING_DIR": str(landing)}
+    failures = {}
+    for _, name in GRAIN_TESTS.values():
+        args = [
+            shutil.which("dbt") or "dbt",
+            "--quiet",
+            "build",
+            "--target-path",
+            str(target),
+            "--select",
+            name,
+        ]
+        subprocess.run(
+            args + (["--full-refresh"] if full_refresh else []), cwd=REPO_ROOT, env=env, check=False
+        )
+        [result] = json.loads((target / "run_results.json").read_text())["results"]
+        failures[name] = result["failures"]
+    return failures
+
+
+def test_the_grain_tests_of_an_incremental_build_check_the_keys_it_wrote(built, tmp_path):
+    """After an incremental build the grain tests count only the keys the build wrote, against the whole table: a
+    copy of a row it wrote is a failure; a copy of a row it kept is found by the full check of a full refresh."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(built["incremental"], warehouse)
+    assert grain_test_failures(warehouse, built["landing"], full_refresh=False) == dict.fromkeys(
+        (name for _, name in GRAIN_TESTS.values()), 0
+    )
+
+    def duplicate(written: bool) -> None:
+        with duckdb.connect(str(warehouse)) as con:
+            for (schema, table), (key, _) in GRAIN_TESTS.items():
+                customer = "customer_key" if schema == "intermediate" else "conversation_id"
+                written_keys = (
+                    "select customer_key from intermediate.int_affected_customers"
+                    if schema == "intermediate"
+                    else "select conversation_id from intermediate.int_conversations where customer_key in "
+                    "(select customer_key from intermediate.int_affected_customers)"
+                )
+                row = con.execute(
+                    f"select {key} from {schema}.{table} where {customer} {'' if written else 'not'} in "
+                    f"({written_keys}) order by {key} limit 1"
+                ).fetchone()
+                assert row, f"no {'written' if written else 'kept'} row in {table}"
+                con.execute(
+                    f"insert into {schema}.{table} select * from {schema}.{table} where {key} = ?", row
+                )
+
+    duplicate(written=False)
+    assert grain_test_failures(warehouse, built["landing"], full_refresh=False) == dict.fromkeys(
+        (name for _, name in GRAIN_TESTS.values()), 0
+    )
+    assert grain_test_failures(warehouse, built["landing"], full_refresh=True) == dict.fromkeys(
+        (name for _, name in GRAIN_TESTS.values()), 1
+    )
+    duplicate(written=True)
+    assert grain_test_failures(warehouse, built["landing"], full_refresh=False) == dict.fromkeys(
+        (name for _, name in GRAIN_TESTS.values()), 1
+    )
