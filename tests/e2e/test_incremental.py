@@ -128,13 +128,26 @@ def test_incremental_builds_equal_a_full_build(built):
     assert differences(built["full"], built["incremental"]) == {}
 
 
-GRAIN_TESTS = {  # the grain test (tests/dbt/generic/unique_recomputed.sql) of a mart and of an intermediate model
-    ("marts", "fct_turns"): ("turn_id", "unique_recomputed_fct_turns_turn_id__ref_int_turns_"),
-    ("intermediate", "int_conversation_messages"): (
+AFFECTED = "select customer_key from intermediate.int_affected_customers"
+# grain tests (tests/dbt/generic/unique_recomputed.sql) of a mart and of an intermediate model: name -> (table, key,
+# the rows the last build wrote)
+GRAIN_TESTS = {
+    "unique_recomputed_fct_turns_turn_id__ref_int_turns_": (
+        "marts.fct_turns",
+        "turn_id",
+        "conversation_id in (select conversation_id from intermediate.int_conversations "
+        f"where customer_key in ({AFFECTED}))",
+    ),
+    "unique_recomputed_int_conversation_messages_message_key": (
+        "intermediate.int_conversation_messages",
         "message_key",
-        "unique_recomputed_int_conversation_messages_message_key",
+        f"customer_key in ({AFFECTED})",
     ),
 }
+
+
+def every_grain_test(failures: int) -> dict[str, int]:
+    return dict.fromkeys(GRAIN_TESTS, failures)
 
 
 def grain_test_failures(warehouse: Path, landing: Path, full_refresh: bool) -> dict[str, int]:
@@ -143,7 +156,7 @@ def grain_test_failures(warehouse: Path, landing: Path, full_refresh: bool) -> d
     target = warehouse.parent / "grain-tests-target"
     env = {**os.environ, "SOCIAL_CARE_WAREHOUSE": str(warehouse), "SOCIAL_CARE_LANDING_DIR": str(landing)}
     failures = {}
-    for _, name in GRAIN_TESTS.values():
+    for name in GRAIN_TESTS:
         args = [
             shutil.which("dbt") or "dbt",
             "--quiet",
@@ -169,37 +182,20 @@ def test_the_grain_tests_of_an_incremental_build_check_the_keys_it_wrote(built, 
     # full refresh first: the incremental runs after it parse partially, from what the full one parsed (the test's
     # reference to int_affected_customers must be recorded whatever the flags when it was parsed)
     for full_refresh in (True, False):
-        assert grain_test_failures(warehouse, built["landing"], full_refresh) == dict.fromkeys(
-            (name for _, name in GRAIN_TESTS.values()), 0
-        )
+        assert grain_test_failures(warehouse, built["landing"], full_refresh) == every_grain_test(0)
 
     def duplicate(written: bool) -> None:
         with duckdb.connect(str(warehouse)) as con:
-            for (schema, table), (key, _) in GRAIN_TESTS.items():
-                customer = "customer_key" if schema == "intermediate" else "conversation_id"
-                written_keys = (
-                    "select customer_key from intermediate.int_affected_customers"
-                    if schema == "intermediate"
-                    else "select conversation_id from intermediate.int_conversations where customer_key in "
-                    "(select customer_key from intermediate.int_affected_customers)"
-                )
+            for table, key, written_rows in GRAIN_TESTS.values():
                 row = con.execute(
-                    f"select {key} from {schema}.{table} where {customer} {'' if written else 'not'} in "
-                    f"({written_keys}) order by {key} limit 1"
+                    f"select {key} from {table} where {'' if written else 'not '}({written_rows}) "
+                    f"order by {key} limit 1"
                 ).fetchone()
                 assert row, f"no {'written' if written else 'kept'} row in {table}"
-                con.execute(
-                    f"insert into {schema}.{table} select * from {schema}.{table} where {key} = ?", row
-                )
+                con.execute(f"insert into {table} select * from {table} where {key} = ?", row)
 
     duplicate(written=False)
-    assert grain_test_failures(warehouse, built["landing"], full_refresh=False) == dict.fromkeys(
-        (name for _, name in GRAIN_TESTS.values()), 0
-    )
-    assert grain_test_failures(warehouse, built["landing"], full_refresh=True) == dict.fromkeys(
-        (name for _, name in GRAIN_TESTS.values()), 1
-    )
+    assert grain_test_failures(warehouse, built["landing"], full_refresh=False) == every_grain_test(0)
+    assert grain_test_failures(warehouse, built["landing"], full_refresh=True) == every_grain_test(1)
     duplicate(written=True)
-    assert grain_test_failures(warehouse, built["landing"], full_refresh=False) == dict.fromkeys(
-        (name for _, name in GRAIN_TESTS.values()), 1
-    )
+    assert grain_test_failures(warehouse, built["landing"], full_refresh=False) == every_grain_test(1)
