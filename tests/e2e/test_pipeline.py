@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 
 from orchestration.run import build
 from tests.conftest import FIXTURES
@@ -422,6 +423,32 @@ def test_dbt_docs_generate_describes_every_mart(built, tmp_path):
     assert all(column["description"] for node in marts.values() for column in node["columns"].values())
     assert {e["name"] for e in manifest["exposures"].values()} == {"kpi_report", "serving_copy"}
     assert "model.social_care.kpi_daily" in catalog["nodes"]
+
+
+def test_the_marts_refuse_a_null_where_the_contract_says_not_null(built, tmp_path):
+    """The marts' not-null rules are contract constraints (models/marts/_marts.yml), enforced by DuckDB on every
+    write, incremental ones included, instead of data tests run after the write: each declared column is NOT NULL
+    in the warehouse, no other is, and a null is refused."""
+    _, warehouse, _ = built
+    models = yaml.safe_load((Path(__file__).resolve().parents[2] / "models/marts/_marts.yml").read_text())["models"]
+    declared = {
+        (model["name"], column["name"])
+        for model in models
+        for column in model["columns"]
+        if {"type": "not_null"} in column.get("constraints", [])
+    }
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        enforced = set(
+            con.execute(
+                "select table_name, column_name from duckdb_columns() where schema_name = 'marts' and not is_nullable"
+            ).fetchall()
+        )
+        assert len(declared) == 59
+        assert enforced == declared
+        with pytest.raises(duckdb.ConstraintException, match="NOT NULL constraint failed: fct_conversations.account_id"):
+            con.execute("update marts.fct_conversations set account_id = null where rowid = 0")
 
 
 def test_sentiment_lift_equals_the_reference_scores(built):
