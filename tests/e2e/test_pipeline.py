@@ -430,7 +430,9 @@ def test_the_marts_refuse_a_null_where_the_contract_says_not_null(built, tmp_pat
     write, incremental ones included, instead of data tests run after the write: each declared column is NOT NULL
     in the warehouse, no other is, and a null is refused."""
     _, warehouse, _ = built
-    models = yaml.safe_load((Path(__file__).resolve().parents[2] / "models/marts/_marts.yml").read_text())["models"]
+    models = yaml.safe_load((Path(__file__).resolve().parents[2] / "models/marts/_marts.yml").read_text())[
+        "models"
+    ]
     declared = {
         (model["name"], column["name"])
         for model in models
@@ -447,7 +449,9 @@ def test_the_marts_refuse_a_null_where_the_contract_says_not_null(built, tmp_pat
         )
         assert len(declared) == 59
         assert enforced == declared
-        with pytest.raises(duckdb.ConstraintException, match="NOT NULL constraint failed: fct_conversations.account_id"):
+        with pytest.raises(
+            duckdb.ConstraintException, match=r"NOT NULL constraint failed: fct_conversations\.account_id"
+        ):
             con.execute("update marts.fct_conversations set account_id = null where rowid = 0")
 
 
