@@ -27,6 +27,7 @@ from orchestration.run import build
 pytestmark = pytest.mark.e2e
 
 INTERMEDIATE = (
+    "int_message_threads",
     "int_messages",
     "int_threads",
     "int_conversation_messages",
