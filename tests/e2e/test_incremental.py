@@ -130,9 +130,14 @@ def test_incremental_builds_equal_a_full_build(built):
 
 
 AFFECTED = "select customer_key from intermediate.int_affected_customers"
-# grain tests (tests/dbt/generic/unique_recomputed.sql) of a mart and of an intermediate model: name -> (table, key,
-# the rows the last build wrote)
+# grain tests (tests/dbt/generic/unique_in_last_batch.sql, unique_recomputed.sql) of intermediate models and a mart:
+# name -> (table, key, the rows the last build wrote)
 GRAIN_TESTS = {
+    "unique_in_last_batch_int_message_threads_message_key": (
+        "intermediate.int_message_threads",
+        "message_key",
+        "batch_at = (select max(batch_at) from intermediate.int_message_threads)",
+    ),
     "unique_recomputed_fct_turns_turn_id__ref_int_turns_": (
         "marts.fct_turns",
         "turn_id",
