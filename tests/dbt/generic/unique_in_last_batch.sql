@@ -5,18 +5,10 @@
     orchestration/build_state.py), so any duplicate now has a row of the last batch in it. The same argument as
     unique_recomputed, for a model keyed by run instead of by customer. -#}
 {% test unique_in_last_batch(model, column_name, batch_column='batch_at') %}
-    select
-        {{ column_name }} as unique_field,
-        count(*) as n_records
-    from {{ model }}
-    where {{ column_name }} is not null
-    {%- if not flags.FULL_REFRESH %}
-        and {{ column_name }} in (
-            select written.{{ column_name }}
-            from {{ model }} as written
-            where written.{{ batch_column }} = (select max(latest.{{ batch_column }}) from {{ model }} as latest)
-        )
-    {%- endif %}
-    group by {{ column_name }}
-    having count(*) > 1
+    {%- set written_keys %}
+        select written.{{ column_name }}
+        from {{ model }} as written
+        where written.{{ batch_column }} = (select max(latest.{{ batch_column }}) from {{ model }} as latest)
+    {%- endset %}
+    {{ duplicate_keys(model, column_name, written_keys) }}
 {% endtest %}

@@ -7,22 +7,12 @@
     now has a written row in it; the test costs a probe of the new keys instead of a count of every key. -#}
 {% test unique_recomputed(model, column_name, written_by=none) %}
     {%- set written_from = written_by if written_by is not none else model %}
-    {#- outside the condition below: dbt records the dependency when it parses, whatever the flags then #}
+    {#- outside the full-refresh condition of duplicate_keys: dbt records the dependency when it parses, whatever the flags #}
     {%- set affected_customers = ref('int_affected_customers') %}
-    select
-        {{ column_name }} as unique_field,
-        count(*) as n_records
-    from {{ model }}
-    where {{ column_name }} is not null
-    {%- if not flags.FULL_REFRESH %}
-        and {{ column_name }} in (
-            select written.{{ column_name }}
-            from {{ written_from }} as written
-            where written.customer_key in (
-                select affected.customer_key from {{ affected_customers }} as affected
-            )
-        )
-    {%- endif %}
-    group by {{ column_name }}
-    having count(*) > 1
+    {%- set written_keys %}
+        select written.{{ column_name }}
+        from {{ written_from }} as written
+        where written.customer_key in (select affected.customer_key from {{ affected_customers }} as affected)
+    {%- endset %}
+    {{ duplicate_keys(model, column_name, written_keys) }}
 {% endtest %}
