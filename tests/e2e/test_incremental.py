@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
@@ -156,13 +157,15 @@ def every_grain_test(failures: int) -> dict[str, int]:
     return dict.fromkeys(GRAIN_TESTS, failures)
 
 
-def grain_test_failures(warehouse: Path, landing: Path, full_refresh: bool) -> dict[str, int]:
-    """Run each grain test of GRAIN_TESTS alone (a failing test skips the tests downstream of it): failures
-    (duplicate keys) per test."""
+def grain_test_failures(
+    warehouse: Path, landing: Path, full_refresh: bool, tests: Iterable[str] = GRAIN_TESTS
+) -> dict[str, int]:
+    """Run each test (default: the grain tests of GRAIN_TESTS) alone (a failing test skips the tests downstream of
+    it): failures (rows) per test."""
     target = warehouse.parent / "grain-tests-target"
     env = {**os.environ, "SOCIAL_CARE_WAREHOUSE": str(warehouse), "SOCIAL_CARE_LANDING_DIR": str(landing)}
     failures = {}
-    for name in GRAIN_TESTS:
+    for name in tests:
         args = [
             shutil.which("dbt") or "dbt",
             "--quiet",
@@ -205,3 +208,41 @@ def test_the_grain_tests_of_an_incremental_build_check_the_keys_it_wrote(built, 
     assert grain_test_failures(warehouse, built["landing"], full_refresh=True) == every_grain_test(1)
     duplicate(written=True)
     assert grain_test_failures(warehouse, built["landing"], full_refresh=False) == every_grain_test(1)
+
+
+# the reconciliation of turns with conversations, scoped like the grain tests
+# (tests/dbt/assert_turns_reconcile_with_conversations.sql): a turn moved to no conversation fails it
+INTEGRITY_TESTS = ("assert_turns_reconcile_with_conversations",)
+WRITTEN_TURNS = f"turn_id in (select turn_id from intermediate.int_turns where customer_key in ({AFFECTED}))"
+
+
+def test_the_turn_reconciliation_of_an_incremental_build_checks_the_conversations_it_wrote(built, tmp_path):
+    """After an incremental build the reconciliation of turns with conversations checks only the conversations it
+    wrote: a turn it wrote moved to no conversation fails it; a turn it kept is found by the full check of a full
+    refresh."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(built["incremental"], warehouse)
+    landing = built["landing"]
+    for full_refresh in (True, False):
+        assert grain_test_failures(warehouse, landing, full_refresh, INTEGRITY_TESTS) == dict.fromkeys(
+            INTEGRITY_TESTS, 0
+        )
+
+    def orphan(written: bool) -> None:
+        with duckdb.connect(str(warehouse)) as con:
+            row = con.execute(
+                f"select turn_id from marts.fct_turns where {'' if written else 'not '}({WRITTEN_TURNS}) "
+                "order by turn_id limit 1"
+            ).fetchone()
+            assert row, f"no {'written' if written else 'kept'} turn"
+            con.execute("update marts.fct_turns set conversation_id = 'nowhere' where turn_id = ?", row)
+
+    orphan(written=False)
+    assert grain_test_failures(warehouse, landing, False, INTEGRITY_TESTS) == dict.fromkeys(
+        INTEGRITY_TESTS, 0
+    )
+    assert grain_test_failures(warehouse, landing, True, INTEGRITY_TESTS) == dict.fromkeys(INTEGRITY_TESTS, 1)
+    orphan(written=True)
+    assert grain_test_failures(warehouse, landing, False, INTEGRITY_TESTS) == dict.fromkeys(
+        INTEGRITY_TESTS, 1
+    )
