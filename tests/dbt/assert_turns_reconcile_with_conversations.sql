@@ -4,18 +4,20 @@
 -- A full refresh checks every conversation. An incremental build checks the conversations of the customers it
 -- recomputed: the only rows of both facts it wrote (none of these columns moves with as_of); the others passed
 -- this test after the last build (the argument of tests/dbt/generic/unique_recomputed.sql).
-{%- set affected_customers = ref('int_affected_customers') %}
-{%- set conversations = ref('int_conversations') %}
+{%- set recomputed = recomputed_keys(ref('int_conversations'), 'conversation_id') %}
 {%- set recomputed_only %}
     {%- if not flags.FULL_REFRESH %}
-    where conversation_id in (
-        select recomputed.conversation_id
-        from {{ conversations }} as recomputed
-        where recomputed.customer_key in (select affected.customer_key from {{ affected_customers }} as affected)
-    )
+    where conversation_id in (select recomputed.conversation_id from recomputed)
     {%- endif %}
 {%- endset %}
-with turn_totals as (
+with {% if not flags.FULL_REFRESH -%}
+    recomputed as (
+        -- read once, by both facts' filters
+        {{ recomputed }}
+    ),
+
+{% endif -%}
+turn_totals as (
     select
         conversation_id,
         count(*) as customer_turns,

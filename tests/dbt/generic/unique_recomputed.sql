@@ -7,12 +7,6 @@
     now has a written row in it; the test costs a probe of the new keys instead of a count of every key. -#}
 {% test unique_recomputed(model, column_name, written_by=none) %}
     {%- set written_from = written_by if written_by is not none else model %}
-    {#- outside the full-refresh condition of duplicate_keys: dbt records the dependency when it parses, whatever the flags #}
-    {%- set affected_customers = ref('int_affected_customers') %}
-    {%- set written_keys %}
-        select written.{{ column_name }}
-        from {{ written_from }} as written
-        where written.customer_key in (select affected.customer_key from {{ affected_customers }} as affected)
-    {%- endset %}
+    {%- set written_keys = recomputed_keys(written_from, column_name) %}
     {{ duplicate_keys(model, column_name, written_keys) }}
 {% endtest %}
