@@ -596,6 +596,33 @@ def test_an_incremental_publish_writes_only_changed_partitions_and_equals_a_full
     )
 
 
+def test_a_change_to_a_text_that_duckdbs_hash_cannot_tell_apart_is_published(tmp_path):
+    """DuckDB's hash() of a string has structural collisions: these two ids (two digits moved in step, 8 bytes
+    apart) hash to the same 64-bit value in DuckDB 2.0, and 75 pairs of the 16M message keys of the 20M benchmark
+    did. A fingerprint summing hash() of the row missed this change; text columns are fingerprinted by md5."""
+    before, after = "facebook:1000002022_5935725", "facebook:1000005022_5930725"
+    warehouse = days_warehouse(tmp_path / "w.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.fct_conversations set customer_id = ? where conversation_id = 'twitter:3'", [before]
+        )
+    publish(warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.fct_conversations set customer_id = ? where conversation_id = 'twitter:3'", [after]
+        )
+
+    second = publish(warehouse)
+
+    assert (second["mode"], second["partitions_written"]) == ("incremental", 1)
+    customers = {r[3] for r in rows(tmp_path / "serving.duckdb", "fct_conversations")}
+    assert KEY.pseudonym("twitter", after) in customers and KEY.pseudonym("twitter", before) not in customers
+    publish(warehouse, serving_db=tmp_path / "full.duckdb", parquet_dir=tmp_path / "full", full=True)
+    published = rows(tmp_path / "serving.duckdb", "fct_conversations")
+    assert published == rows(tmp_path / "full.duckdb", "fct_conversations")
+    assert parquet_rows(tmp_path / "serving", "fct_conversations") == published
+
+
 def test_a_full_publish_after_an_erasure_a_new_key_or_a_replaced_serving_copy(tmp_path, monkeypatch):
     warehouse = days_warehouse(tmp_path / "w.duckdb")
     publish(warehouse)
