@@ -6,7 +6,10 @@
 -- ancestors form a cycle is never reached from a root: it becomes a thread of its own, flagged.
 -- The walk is a model of its own, on the key columns only: DuckDB keeps a recursive CTE's rows in memory until
 -- the statement ends, and with the ranking and the wide columns of int_messages in the same statement a full
--- build of 20M messages ran out of its 3 GB (bench/pipeline.py); stored here, the walk and the rest each fit.
+-- build of 20M messages ran out of its 3 GB (bench/pipeline.py). For the same reason the walk joins row handles
+-- (macros/row_handle.sql: DuckDB's rowid, 8 bytes, not the text keys) and the message CTEs are read again where
+-- they are used rather than kept whole in memory (macros/not_materialized.sql): with text keys, or with every
+-- message's text columns held, this model alone ran out of 3 GB at 20M messages (the rest of that build fits).
 -- Incremental: the messages changed since the last run (loaded since, or newly before as_of) and every message of
 -- the threads they touch (their own former thread, their parent's, a former root that answers them) are walked
 -- again and replace their rows; int_messages recomputes the rows this run wrote (batch_at).
@@ -21,8 +24,9 @@ with recursive as_of as (
     select {{ as_of_timestamp() }} as as_of_at
 ),
 
-staged as (
+staged as {{ not_materialized() }} (
     select
+        {{ row_handle('stg_messages', 'message_key') }} as message_row,
         stg_messages.message_key,
         stg_messages.parent_message_key,
         stg_messages.source_thread_key,
@@ -79,7 +83,7 @@ touched_threads as (
 ),
 
 {% endif -%}
-messages as (
+messages as {{ not_materialized() }} (
     select staged.*
     from staged
     {%- if is_incremental() %}
@@ -95,40 +99,42 @@ messages as (
 
 linked as (
     select
-        messages.message_key,
-        parents.message_key as present_parent_key
+        messages.message_row,
+        parents.message_row as present_parent_row
     from messages
     left join messages as parents
         on messages.parent_message_key = parents.message_key
     where messages.source_thread_key is null
 ),
 
-walk (message_key, root_message_key, reply_depth) as (
+walk (message_row, root_message_row, reply_depth) as (
     select
-        message_key,
-        message_key as root_message_key,
+        message_row,
+        message_row as root_message_row,
         0 as reply_depth
     from linked
-    where present_parent_key is null
+    where present_parent_row is null
     union all
     select
-        child.message_key,
-        walk.root_message_key,
+        child.message_row,
+        walk.root_message_row,
         walk.reply_depth + 1 as reply_depth
     from walk
     inner join linked as child
-        on walk.message_key = child.present_parent_key
+        on walk.message_row = child.present_parent_row
 )
 
 select
     messages.message_key,
     messages.parent_message_key,
-    coalesce(messages.source_thread_key, walk.root_message_key, messages.message_key) as thread_key,
+    coalesce(messages.source_thread_key, roots.message_key, messages.message_key) as thread_key,
     coalesce(walk.reply_depth, 0) as reply_depth,
-    messages.source_thread_key is null and walk.message_key is null as is_in_reply_cycle,
+    messages.source_thread_key is null and walk.message_row is null as is_in_reply_cycle,
     messages.loaded_at,
     messages.as_of_at,
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as batch_at
 from messages
 left join walk
-    on messages.message_key = walk.message_key
+    on messages.message_row = walk.message_row
+left join messages as roots
+    on walk.root_message_row = roots.message_row
