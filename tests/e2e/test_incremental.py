@@ -131,9 +131,14 @@ def test_incremental_builds_equal_a_full_build(built):
 
 
 AFFECTED = "select customer_key from intermediate.int_affected_customers"
-# grain tests (tests/dbt/generic/unique_in_last_batch.sql, unique_recomputed.sql) of intermediate models and a mart:
-# name -> (table, key, the rows the last build wrote)
+# grain tests (tests/dbt/generic/unique_in_last_batch.sql, unique_recomputed.sql) of staging, intermediate models
+# and a mart: name -> (table, key, the rows the last build wrote)
 GRAIN_TESTS = {
+    "unique_in_last_batch_stg_messages_message_key": (
+        "staging.stg_messages",
+        "message_key",
+        "batch_at = (select max(batch_at) from staging.stg_messages)",
+    ),
     "unique_in_last_batch_int_message_threads_message_key": (
         "intermediate.int_message_threads",
         "message_key",
