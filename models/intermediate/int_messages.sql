@@ -20,7 +20,7 @@ with threads as (
         as_of_at
     from {{ ref('int_message_threads') }}
     {%- if is_incremental() %}
-        where batch_at = cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+        where batch_at = {{ batch_at() }}
     {%- endif %}
 ),
 
@@ -107,7 +107,7 @@ select
         cast(null as varchar) as previous_customer_key,
     {%- endif %}
     resolved.as_of_at,
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as batch_at
+    {{ batch_at() }} as batch_at
 from {{ ref('stg_messages') }} as stg_messages
 inner join resolved on stg_messages.message_key = resolved.message_key
 {%- if is_incremental() %}

@@ -63,7 +63,7 @@ latest_new_versions as (
 select
     *,
     -- the run that wrote the row: the grain test counts the keys of the last batch (unique_in_last_batch)
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as batch_at
+    {{ batch_at() }} as batch_at
 from latest_new_versions
 {%- if is_incremental() %}
     -- A stored version is older than every version of the batch, so the batch's latest replaces it (the
