@@ -14,8 +14,10 @@ import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-import dagster as dg
+if TYPE_CHECKING:  # the loader reads this module: loading files needs no Dagster (1.2 s of imports a process)
+    import dagster as dg
 
 DAY_IN_PATH = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 DEFAULT_START = "2020-01-01"
@@ -40,6 +42,8 @@ def delivered_by(relative_path: str, through: date | None) -> bool:
 def daily_partitions() -> dg.DailyPartitionsDefinition:
     """UTC days from SOCIAL_CARE_PARTITION_START (default 2020-01-01) to today (included, so that a manual run
     can load today's files)."""
+    import dagster as dg
+
     return dg.DailyPartitionsDefinition(
         start_date=os.environ.get("SOCIAL_CARE_PARTITION_START") or DEFAULT_START,
         end_offset=1,
