@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -250,4 +251,63 @@ def test_the_turn_reconciliation_of_an_incremental_build_checks_the_conversation
     orphan(written=True)
     assert grain_test_failures(warehouse, landing, False, INTEGRITY_TESTS) == dict.fromkeys(
         INTEGRITY_TESTS, 1
+    )
+
+
+# grain tests of the tables rows are only added to between builds (tests/dbt/generic/unique_since_last_build.sql):
+# name -> (table the rows are written to, key, when a row was written)
+RAW_GRAIN_TESTS = {
+    "source_unique_since_last_build_raw_twcs_messages__file___row___loaded_at": (
+        "raw.twcs_messages",
+        ("_file", "_row"),
+        "_loaded_at",
+    ),
+    "source_unique_since_last_build_raw_message_sentiment_message_key__scored_at": (
+        "raw.message_sentiment",
+        ("message_key",),
+        "scored_at",
+    ),
+    # a view over the canonical formats' raw tables
+    "unique_since_last_build_stg_canonical__messages_source_file__source_row__loaded_at": (
+        "raw.messages",
+        ("_file", "_row"),
+        "_loaded_at",
+    ),
+}
+
+
+def test_the_grain_tests_of_raw_rows_check_the_rows_written_since_the_last_build(built, tmp_path):
+    """In an incremental `dbt build`, the grain tests of the raw tables count only the keys of the rows written
+    since the last build started: a copy of a row written (loaded, scored) now is a failure; a copy of a row the
+    last build already saw is found by the full check of a full refresh."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(built["incremental"], warehouse)
+    landing = built["landing"]
+    for full_refresh in (True, False):
+        assert grain_test_failures(warehouse, landing, full_refresh, RAW_GRAIN_TESTS) == dict.fromkeys(
+            RAW_GRAIN_TESTS, 0
+        )
+
+    def duplicate(written_now: bool) -> None:
+        with duckdb.connect(str(warehouse)) as con:
+            for table, key, written_at in RAW_GRAIN_TESTS.values():
+                columns = [c[0] for c in con.execute(f"select * from {table} limit 0").description]
+                written = f"?::timestamp as {written_at}" if written_now else written_at
+                select = ", ".join(written if c == written_at else c for c in columns)
+                # a different row each time: the first and the last by key
+                order = "desc" if written_now else "asc"
+                con.execute(
+                    f"insert into {table} select {select} from {table} "
+                    f"order by {', '.join(f'{column} {order}' for column in key)} limit 1",
+                    [datetime.now(UTC).replace(tzinfo=None)] if written_now else [],
+                )
+
+    duplicate(written_now=False)
+    assert grain_test_failures(warehouse, landing, False, RAW_GRAIN_TESTS) == dict.fromkeys(
+        RAW_GRAIN_TESTS, 0
+    )
+    assert grain_test_failures(warehouse, landing, True, RAW_GRAIN_TESTS) == dict.fromkeys(RAW_GRAIN_TESTS, 1)
+    duplicate(written_now=True)
+    assert grain_test_failures(warehouse, landing, False, RAW_GRAIN_TESTS) == dict.fromkeys(
+        RAW_GRAIN_TESTS, 1
     )
