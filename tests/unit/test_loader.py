@@ -3,6 +3,8 @@ erased customers kept out of every file loaded after their erasure."""
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -224,3 +226,66 @@ def test_without_erasures_nothing_is_filtered_and_no_key_is_needed(con, landing,
     (landing / "twcs" / "a.csv").write_text(HEADER + GOOD + ERASED_THREAD)
     (result,) = load_folder(con, landing, FORMATS["twcs"])  # an in-memory warehouse: no key file either
     assert (result.rows_loaded, result.rows_rejected, result.rows_erased) == (5, 1, 0)
+
+
+def written_an_hour_ago(path: Path, content: str) -> None:
+    path.write_text(content)
+    an_hour_ago = time.time_ns() - 3600 * 1_000_000_000
+    os.utime(path, ns=(an_hour_ago, an_hour_ago))
+
+
+def test_an_unchanged_file_is_skipped_without_being_read(con, landing, monkeypatch):
+    path = landing / "twcs" / "a.csv"
+    written_an_hour_ago(path, HEADER + GOOD)
+    assert [r.status for r in load_folder(con, landing, FORMATS["twcs"])] == ["loaded"]
+    stat = path.stat()
+    assert con.execute("select bytes, file_mtime_ns from raw.load_manifest").fetchall() == [
+        (stat.st_size, stat.st_mtime_ns)
+    ]
+
+    def unread(*_):
+        raise AssertionError("an unchanged file was read")
+
+    monkeypatch.setattr("orchestration.loader.file_sha256", unread)
+    assert [r.status for r in load_folder(con, landing, FORMATS["twcs"])] == ["skipped"]
+    # the quick check can be turned off: the file is read (and its hash decides)
+    with pytest.raises(AssertionError, match="unchanged file was read"):
+        load_folder(con, landing, FORMATS["twcs"], quick_check=False)
+
+
+def test_a_file_rewritten_with_the_same_size_is_read_again(con, landing):
+    path = landing / "twcs" / "a.csv"
+    written_an_hour_ago(path, HEADER + GOOD)
+    load_folder(con, landing, FORMATS["twcs"])
+    path.write_text(HEADER + GOOD.replace("hi", "ho"))  # same size, a new modification time
+    assert [r.status for r in load_folder(con, landing, FORMATS["twcs"])] == ["loaded"]
+    assert con.execute("select text from raw.twcs_messages order by tweet_id").fetchall() == [
+        ("@Acme help",),
+        ("ho",),
+    ]
+
+
+def test_a_file_modified_just_before_its_load_is_hashed_again_by_the_next_load(con, landing):
+    """A modification time within RACY_SECONDS of the load is not recorded: a rewrite in the same tick of the
+    file system's clock (same size, same time) is still found by its hash."""
+    path = landing / "twcs" / "a.csv"
+    path.write_text(HEADER + GOOD)
+    load_folder(con, landing, FORMATS["twcs"])
+    assert con.execute("select file_mtime_ns from raw.load_manifest").fetchall() == [(None,)]
+    stat = path.stat()
+    path.write_text(HEADER + GOOD.replace("hi", "ho"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same time as the version loaded
+    assert [r.status for r in load_folder(con, landing, FORMATS["twcs"])] == ["loaded"]
+    assert con.execute("select text from raw.twcs_messages where tweet_id = '2'").fetchall() == [("ho",)]
+
+
+def test_a_touched_file_is_hashed_once_then_skipped_without_being_read(con, landing, monkeypatch):
+    path = landing / "twcs" / "a.csv"
+    written_an_hour_ago(path, HEADER + GOOD)
+    load_folder(con, landing, FORMATS["twcs"])
+    a_minute_ago = time.time_ns() - 60 * 1_000_000_000
+    os.utime(path, ns=(a_minute_ago, a_minute_ago))  # same content, a new time (a copy that did not keep it)
+    assert [r.status for r in load_folder(con, landing, FORMATS["twcs"])] == ["skipped"]
+    assert con.execute("select file_mtime_ns from raw.load_manifest").fetchall() == [(a_minute_ago,)]
+    monkeypatch.setattr("orchestration.loader.file_sha256", lambda *_: pytest.fail("read again"))
+    assert [r.status for r in load_folder(con, landing, FORMATS["twcs"])] == ["skipped"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import time
 from dataclasses import replace
 from datetime import datetime
 
@@ -209,6 +211,28 @@ def test_loading_a_folder_in_batches_equals_loading_it_file_by_file(tmp_path):
     results, again, _ = contents["batch"]
     assert [r[1] for r in results] == ["failed", "failed"] + ["loaded"] * 7
     assert again == ["failed", "failed"] + ["skipped"] * 7
+
+
+def test_a_batch_records_each_files_time_and_the_next_load_reads_none_of_them(tmp_path, monkeypatch):
+    """The batch path records each file's size and modification time like load_file: the next load skips the
+    unchanged inboxes without reading them (loader.unchanged_files)."""
+    landing = tmp_path / "landing"
+    root = landing / "messenger_dyi" / "messages" / "inbox"
+    an_hour_ago = time.time_ns() - 3600 * 1_000_000_000
+    for n in range(3):
+        path = inbox(root, f"t{n}", FIXTURE.read_bytes())
+        os.utime(path, ns=(an_hour_ago, an_hour_ago))
+    con = duckdb.connect()
+    monkeypatch.setattr("orchestration.loader.BATCH_FILES", 2)  # a batch of 2 and one of 1 file
+    assert [r.status for r in load_folder(con, landing, FORMATS["messenger_dyi"])] == ["loaded"] * 3
+    size = FIXTURE.stat().st_size
+    assert (
+        con.execute("select bytes, file_mtime_ns from raw.load_manifest").fetchall()
+        == [(size, an_hour_ago)] * 3
+    )
+    monkeypatch.setattr("pathlib.Path.read_bytes", lambda *_: pytest.fail("an unchanged inbox was read"))
+    assert [r.status for r in load_folder(con, landing, FORMATS["messenger_dyi"])] == ["skipped"] * 3
+    con.close()
 
 
 INBOX_VALUES = st.recursive(
