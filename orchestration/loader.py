@@ -197,8 +197,8 @@ def _already_loaded(
     con: duckdb.DuckDBPyConnection, files: Sequence[tuple[str, str, int, int | None]]
 ) -> set[str]:
     """The names of ``files`` (name, SHA-256, size, trusted modification time in ns) whose content was loaded
-    before: they are skipped. Their manifest rows take the file's size and time, so that the next run skips them without
-    reading them (unchanged_files), e.g. after a copy that did not keep the time."""
+    before: they are skipped. Their manifest rows take the file's size and time, so that the next run skips them
+    without reading them (unchanged_files), e.g. after a copy that did not keep the time."""
     if not files:
         return set()
     con.execute(
@@ -220,15 +220,18 @@ def _already_loaded(
                 """
             ).fetchall()
         }
+        # only a shortcut for the next run: if it cannot be recorded (say, a write conflict with another loader
+        # thread), the next run reads the file and tries again
         if already:
-            con.execute(
-                """
-                update raw.load_manifest as m set bytes = f.bytes, file_mtime_ns = f.file_mtime_ns
-                from _files_read as f
-                where m.file_path = f.file_path and m.file_hash = f.file_hash and m.status = 'loaded'
-                    and m.file_mtime_ns is distinct from f.file_mtime_ns
-                """
-            )
+            with contextlib.suppress(duckdb.Error):
+                con.execute(
+                    """
+                    update raw.load_manifest as m set bytes = f.bytes, file_mtime_ns = f.file_mtime_ns
+                    from _files_read as f
+                    where m.file_path = f.file_path and m.file_hash = f.file_hash and m.status = 'loaded'
+                        and m.file_mtime_ns is distinct from f.file_mtime_ns
+                    """
+                )
     finally:
         con.execute("drop table if exists _files_read")
     return already
