@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -159,10 +159,6 @@ GRAIN_TESTS = {
 }
 
 
-def every_grain_test(failures: int) -> dict[str, int]:
-    return dict.fromkeys(GRAIN_TESTS, failures)
-
-
 def grain_test_failures(
     warehouse: Path, landing: Path, full_refresh: bool, tests: Iterable[str] = GRAIN_TESTS
 ) -> dict[str, int]:
@@ -189,17 +185,32 @@ def grain_test_failures(
     return failures
 
 
+def assert_scoped_to_written_rows(
+    built: dict, tmp_path: Path, tests: Iterable[str], corrupt: Callable[[Path, bool], None]
+) -> None:
+    """``tests`` pass on the incrementally built warehouse, incremental and full refresh alike. After
+    ``corrupt(warehouse, written=False)`` (a row the last build kept) only the full refresh finds it; after
+    ``corrupt(warehouse, written=True)`` (a row it wrote) the incremental build does too."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copyfile(built["incremental"], warehouse)
+    landing = built["landing"]
+    passing, failing = dict.fromkeys(tests, 0), dict.fromkeys(tests, 1)
+    # full refresh first: the incremental runs after it parse partially, from what the full one parsed (a test's
+    # reference to int_affected_customers must be recorded whatever the flags when it was parsed)
+    for full_refresh in (True, False):
+        assert grain_test_failures(warehouse, landing, full_refresh, tests) == passing
+    corrupt(warehouse, False)
+    assert grain_test_failures(warehouse, landing, False, tests) == passing
+    assert grain_test_failures(warehouse, landing, True, tests) == failing
+    corrupt(warehouse, True)
+    assert grain_test_failures(warehouse, landing, False, tests) == failing
+
+
 def test_the_grain_tests_of_an_incremental_build_check_the_keys_it_wrote(built, tmp_path):
     """After an incremental build the grain tests count only the keys the build wrote, against the whole table: a
     copy of a row it wrote is a failure; a copy of a row it kept is found by the full check of a full refresh."""
-    warehouse = tmp_path / "w.duckdb"
-    shutil.copyfile(built["incremental"], warehouse)
-    # full refresh first: the incremental runs after it parse partially, from what the full one parsed (the test's
-    # reference to int_affected_customers must be recorded whatever the flags when it was parsed)
-    for full_refresh in (True, False):
-        assert grain_test_failures(warehouse, built["landing"], full_refresh) == every_grain_test(0)
 
-    def duplicate(written: bool) -> None:
+    def duplicate(warehouse: Path, written: bool) -> None:
         with duckdb.connect(str(warehouse)) as con:
             for table, key, written_rows in GRAIN_TESTS.values():
                 row = con.execute(
@@ -209,11 +220,7 @@ def test_the_grain_tests_of_an_incremental_build_check_the_keys_it_wrote(built, 
                 assert row, f"no {'written' if written else 'kept'} row in {table}"
                 con.execute(f"insert into {table} select * from {table} where {key} = ?", row)
 
-    duplicate(written=False)
-    assert grain_test_failures(warehouse, built["landing"], full_refresh=False) == every_grain_test(0)
-    assert grain_test_failures(warehouse, built["landing"], full_refresh=True) == every_grain_test(1)
-    duplicate(written=True)
-    assert grain_test_failures(warehouse, built["landing"], full_refresh=False) == every_grain_test(1)
+    assert_scoped_to_written_rows(built, tmp_path, GRAIN_TESTS, duplicate)
 
 
 # the reconciliation of turns with conversations, scoped like the grain tests
@@ -226,15 +233,8 @@ def test_the_turn_reconciliation_of_an_incremental_build_checks_the_conversation
     """After an incremental build the reconciliation of turns with conversations checks only the conversations it
     wrote: a turn it wrote moved to no conversation fails it; a turn it kept is found by the full check of a full
     refresh."""
-    warehouse = tmp_path / "w.duckdb"
-    shutil.copyfile(built["incremental"], warehouse)
-    landing = built["landing"]
-    for full_refresh in (True, False):
-        assert grain_test_failures(warehouse, landing, full_refresh, INTEGRITY_TESTS) == dict.fromkeys(
-            INTEGRITY_TESTS, 0
-        )
 
-    def orphan(written: bool) -> None:
+    def orphan(warehouse: Path, written: bool) -> None:
         with duckdb.connect(str(warehouse)) as con:
             row = con.execute(
                 f"select turn_id from marts.fct_turns where {'' if written else 'not '}({WRITTEN_TURNS}) "
@@ -243,15 +243,7 @@ def test_the_turn_reconciliation_of_an_incremental_build_checks_the_conversation
             assert row, f"no {'written' if written else 'kept'} turn"
             con.execute("update marts.fct_turns set conversation_id = 'nowhere' where turn_id = ?", row)
 
-    orphan(written=False)
-    assert grain_test_failures(warehouse, landing, False, INTEGRITY_TESTS) == dict.fromkeys(
-        INTEGRITY_TESTS, 0
-    )
-    assert grain_test_failures(warehouse, landing, True, INTEGRITY_TESTS) == dict.fromkeys(INTEGRITY_TESTS, 1)
-    orphan(written=True)
-    assert grain_test_failures(warehouse, landing, False, INTEGRITY_TESTS) == dict.fromkeys(
-        INTEGRITY_TESTS, 1
-    )
+    assert_scoped_to_written_rows(built, tmp_path, INTEGRITY_TESTS, orphan)
 
 
 # grain tests of the tables rows are only added to between builds (tests/dbt/generic/unique_since_last_build.sql):
@@ -280,15 +272,8 @@ def test_the_grain_tests_of_raw_rows_check_the_rows_written_since_the_last_build
     """In an incremental `dbt build`, the grain tests of the raw tables count only the keys of the rows written
     since the last build started: a copy of a row written (loaded, scored) now is a failure; a copy of a row the
     last build already saw is found by the full check of a full refresh."""
-    warehouse = tmp_path / "w.duckdb"
-    shutil.copyfile(built["incremental"], warehouse)
-    landing = built["landing"]
-    for full_refresh in (True, False):
-        assert grain_test_failures(warehouse, landing, full_refresh, RAW_GRAIN_TESTS) == dict.fromkeys(
-            RAW_GRAIN_TESTS, 0
-        )
 
-    def duplicate(written_now: bool) -> None:
+    def duplicate(warehouse: Path, written_now: bool) -> None:
         with duckdb.connect(str(warehouse)) as con:
             for table, key, written_at in RAW_GRAIN_TESTS.values():
                 columns = [c[0] for c in con.execute(f"select * from {table} limit 0").description]
@@ -302,12 +287,4 @@ def test_the_grain_tests_of_raw_rows_check_the_rows_written_since_the_last_build
                     [datetime.now(UTC).replace(tzinfo=None)] if written_now else [],
                 )
 
-    duplicate(written_now=False)
-    assert grain_test_failures(warehouse, landing, False, RAW_GRAIN_TESTS) == dict.fromkeys(
-        RAW_GRAIN_TESTS, 0
-    )
-    assert grain_test_failures(warehouse, landing, True, RAW_GRAIN_TESTS) == dict.fromkeys(RAW_GRAIN_TESTS, 1)
-    duplicate(written_now=True)
-    assert grain_test_failures(warehouse, landing, False, RAW_GRAIN_TESTS) == dict.fromkeys(
-        RAW_GRAIN_TESTS, 1
-    )
+    assert_scoped_to_written_rows(built, tmp_path, RAW_GRAIN_TESTS, duplicate)

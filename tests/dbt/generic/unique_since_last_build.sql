@@ -7,15 +7,11 @@
     build started is checked again. -#}
 {% test unique_since_last_build(model, combination_of_columns, written_at) %}
     {%- set since = last_build_started_at() %}
-    {%- set key = combination_of_columns | join(', ') %}
     {%- if since is none %}
-        select {{ key }}, count(*) as rows_with_this_key
-        from {{ model }}
-        group by {{ key }}
-        having count(*) > 1
+        {{ test_unique_combination(model, combination_of_columns) }}
     {%- else %}
         with written_keys as (
-            select distinct {{ key }}
+            select distinct {{ combination_of_columns | join(', ') }}
             from {{ model }}
             where {{ written_at }} >= date_trunc('second', cast('{{ since }}' as timestamp))
         )
